@@ -1,0 +1,201 @@
+//! Lanczos tridiagonalization of a symmetric operator, in f64 and pure Rust.
+//!
+//! The algorithm needs only matrix-vector products, dot products and axpys,
+//! so it has no BLAS/LAPACK dependency and can sit in the dependency tree of
+//! a libtorch binary without rerouting libtorch's matmuls (see DESIGN.md).
+//!
+//! ```
+//! use lanczos::{lanczos, DenseSymmetric, Options, Probe, SplitMix};
+//! let a = DenseSymmetric::diagonal(&[1.0, 2.0, 3.0]);
+//! let v = Probe::Gaussian.vector(3, &mut SplitMix::new(7));
+//! let t = lanczos(&mut { a }, &v, &Options::default()).unwrap();
+//! assert_eq!(t.alpha.len(), 3);
+//! ```
+
+mod operator;
+mod probe;
+mod rng;
+
+pub use operator::{DenseSymmetric, SymmetricOperator};
+pub use probe::Probe;
+pub use rng::{derive_seed, SplitMix};
+
+/// Reorthogonalization strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reorth {
+    /// Orthogonalize each new vector against the whole stored basis, twice
+    /// ("twice is enough"): the Ritz values carry no spurious copies. Memory:
+    /// steps x dim x 8 bytes.
+    Full,
+    /// The plain three-term recurrence: two vectors of memory, but converged
+    /// Ritz values reappear as spurious copies after loss of orthogonality.
+    None,
+}
+
+impl Reorth {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reorth::Full => "full",
+            Reorth::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for Reorth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "full" => Ok(Reorth::Full),
+            "none" => Ok(Reorth::None),
+            _ => Err(format!("unknown reorthogonalization `{s}` (expected `full` or `none`)")),
+        }
+    }
+}
+
+/// Options of one Lanczos run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Maximum number of steps m (capped at the operator's dimension).
+    pub steps: usize,
+    pub reorth: Reorth,
+    /// Breakdown tolerance, relative to the largest ||A q_j|| seen so far:
+    /// when beta_j falls below it the Krylov space is (numerically)
+    /// invariant and the run ends with the tridiagonal found so far.
+    pub breakdown_tol: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { steps: 100, reorth: Reorth::Full, breakdown_tol: 1e-10 }
+    }
+}
+
+/// The result of a Lanczos run: T = tridiag(beta, alpha, beta).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tridiagonal {
+    pub alpha: Vec<f64>,
+    pub beta: Vec<f64>,
+    /// True when the run ended early at an invariant subspace.
+    pub breakdown: bool,
+}
+
+/// Why a run could not complete.
+#[derive(Debug)]
+pub enum LanczosError<E> {
+    /// The start vector is zero, empty, or of the wrong length.
+    BadStart(String),
+    /// The operator failed (e.g. a non-finite Hessian-vector product).
+    Operator { step: usize, error: E },
+    /// The operator returned a non-finite vector.
+    NonFinite { step: usize },
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for LanczosError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LanczosError::BadStart(m) => write!(f, "bad start vector: {m}"),
+            LanczosError::Operator { step, error } => write!(f, "matvec failed at Lanczos step {step}: {error}"),
+            LanczosError::NonFinite { step } => write!(f, "matvec returned NaN or Inf at Lanczos step {step}"),
+        }
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for LanczosError<E> {}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+fn norm(a: &[f64]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+/// Run Lanczos on `op` from `start` (normalized internally).
+///
+/// beta_j is measured after reorthogonalization, and the start vector is
+/// normalized by its exact norm (no epsilon added), so with full
+/// reorthogonalization and m = n the Ritz values equal the eigenvalues to
+/// rounding error.
+pub fn lanczos<O: SymmetricOperator>(
+    op: &mut O,
+    start: &[f64],
+    opts: &Options,
+) -> Result<Tridiagonal, LanczosError<O::Error>> {
+    lanczos_with_progress(op, start, opts, |_| {})
+}
+
+/// As [`lanczos`], calling `progress(step)` after each completed step.
+pub fn lanczos_with_progress<O: SymmetricOperator>(
+    op: &mut O,
+    start: &[f64],
+    opts: &Options,
+    mut progress: impl FnMut(usize),
+) -> Result<Tridiagonal, LanczosError<O::Error>> {
+    let n = op.dim();
+    if start.len() != n {
+        return Err(LanczosError::BadStart(format!("length {} but operator dimension {n}", start.len())));
+    }
+    if n == 0 {
+        return Err(LanczosError::BadStart("operator has dimension 0".into()));
+    }
+    if start.iter().any(|x| !x.is_finite()) {
+        return Err(LanczosError::BadStart("contains NaN or Inf".into()));
+    }
+    let s = norm(start);
+    if s == 0.0 {
+        return Err(LanczosError::BadStart("is zero".into()));
+    }
+    let m = opts.steps.min(n).max(1);
+    let mut q: Vec<f64> = start.iter().map(|x| x / s).collect();
+    let mut q_prev: Vec<f64> = vec![0.0; n];
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let mut w = vec![0.0; n];
+    let mut alpha = Vec::with_capacity(m);
+    let mut beta: Vec<f64> = Vec::with_capacity(m);
+    let mut anorm: f64 = 0.0;
+    let mut breakdown = false;
+
+    for j in 0..m {
+        op.apply(&q, &mut w).map_err(|error| LanczosError::Operator { step: j, error })?;
+        if w.iter().any(|x| !x.is_finite()) {
+            return Err(LanczosError::NonFinite { step: j });
+        }
+        anorm = anorm.max(norm(&w));
+        let a = dot(&q, &w);
+        axpy(-a, &q, &mut w);
+        if j > 0 {
+            axpy(-beta[j - 1], &q_prev, &mut w);
+        }
+        alpha.push(a);
+        if opts.reorth == Reorth::Full {
+            basis.push(q.clone());
+            for _ in 0..2 {
+                for b in &basis {
+                    let c = dot(b, &w);
+                    axpy(-c, b, &mut w);
+                }
+            }
+        }
+        progress(j + 1);
+        if j + 1 == m {
+            break;
+        }
+        let b = norm(&w);
+        if b <= opts.breakdown_tol * anorm || b == 0.0 {
+            breakdown = true;
+            break;
+        }
+        beta.push(b);
+        std::mem::swap(&mut q_prev, &mut q);
+        for (qi, wi) in q.iter_mut().zip(&w) {
+            *qi = wi / b;
+        }
+    }
+    Ok(Tridiagonal { alpha, beta, breakdown })
+}

@@ -1,0 +1,244 @@
+//! slq-density: tridiag records in, one density record per block out.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use records::{Density, Error, InputLine, RecordWriter, Result, Run, Tridiag};
+use spectra::density::{pool_density, Axis, DensityOptions, Normalize, ProbeRule, SigmaRule};
+
+const TOOL: &str = "slq-density";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = TOOL,
+    version,
+    about = "Pool Lanczos tridiagonals into one spectral density per (model, block)",
+    long_about = "Reads `tridiag` records (from hvp-dump or any Lanczos code), turns each into \
+its Gauss quadrature rule (nodes = eigenvalues of T, weights = squared first eigenvector \
+components), pools a block's probes with weight 1/probes each, and writes one `density` \
+record per (model, block): nodes, weights, the probe of each node, a Gaussian-smoothed \
+density on a grid, the extreme Ritz values and a trace estimate. Other record types pass \
+through unchanged.",
+    after_help = "Examples:
+  hvp-dump --model gpt2-small --block wte | slq-density | block-js
+  slq-density testdata/demo-tridiag.jsonl --sigma-mode range
+  slq-density runs.jsonl --log --format csv > densities.csv    # for gnuplot
+  slq-density runs.jsonl --normalize kth --rank 10 --sigma-mode relative --sigma-rel 0.01"
+)]
+struct Args {
+    /// Input files of JSON-lines records; stdin when none (or `-`).
+    files: Vec<PathBuf>,
+
+    /// How the Gaussian width is chosen: `absolute` (--sigma, the authors'
+    /// convention), `range` (variance = --sigma-var-factor * max(1, range),
+    /// PyHessian's), or `relative` (--sigma-rel times the --rank-th largest
+    /// eigenvalue).
+    #[arg(long, value_enum, default_value_t = SigmaMode::Absolute)]
+    sigma_mode: SigmaMode,
+
+    /// Standard deviation for `--sigma-mode absolute`, in axis units.
+    #[arg(long, default_value_t = 1e-5f64.sqrt())]
+    sigma: f64,
+
+    /// Variance factor for `--sigma-mode range`.
+    #[arg(long, default_value_t = 1e-5)]
+    sigma_var_factor: f64,
+
+    /// Fraction of the k-th largest eigenvalue for `--sigma-mode relative`.
+    #[arg(long, default_value_t = 0.01)]
+    sigma_rel: f64,
+
+    /// k for `--normalize kth` and `--sigma-mode relative`: which largest
+    /// eigenvalue sets the scale (median over probes of the k-th Ritz value).
+    #[arg(long, default_value_t = 10)]
+    rank: usize,
+
+    /// Divide eigenvalues by the k-th largest before smoothing (`kth`), as the
+    /// paper's figures do, or leave them in Hessian units (`none`).
+    #[arg(long, value_enum, default_value_t = NormalizeMode::None)]
+    normalize: NormalizeMode,
+
+    /// Draw the density on log10|lambda| instead of lambda.
+    #[arg(long)]
+    log: bool,
+
+    /// Floor on |lambda| for --log (after normalization); default 1e-10 of the largest |lambda|.
+    #[arg(long)]
+    log_floor: Option<f64>,
+
+    /// Number of grid cells of the density.
+    #[arg(long, default_value_t = 1000)]
+    grid_size: usize,
+
+    /// Grid padding on each side, as a fraction of the node range (the grid
+    /// always extends 9 sigma beyond the extreme nodes as well).
+    #[arg(long, default_value_t = 0.05)]
+    pad: f64,
+
+    /// Output: JSON lines, or CSV rows (model,block,x,density) for gnuplot.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SigmaMode {
+    Absolute,
+    Range,
+    Relative,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum NormalizeMode {
+    None,
+    Kth,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+fn main() {
+    let args = Args::parse();
+    let code = match run(&args) {
+        Ok(()) => 0,
+        Err(e) => e.report(TOOL),
+    };
+    std::process::exit(code);
+}
+
+fn options(args: &Args) -> Result<DensityOptions> {
+    let positive = |name: &str, v: f64| {
+        if v > 0.0 && v.is_finite() {
+            Ok(v)
+        } else {
+            Err(Error::usage(format!("--{name} must be positive and finite, got {v}")))
+        }
+    };
+    if args.rank == 0 {
+        return Err(Error::usage("--rank must be at least 1"));
+    }
+    if args.grid_size < 2 {
+        return Err(Error::usage("--grid-size must be at least 2"));
+    }
+    if !(args.pad >= 0.0 && args.pad.is_finite()) {
+        return Err(Error::usage(format!("--pad must be >= 0, got {}", args.pad)));
+    }
+    let sigma = match args.sigma_mode {
+        SigmaMode::Absolute => SigmaRule::Absolute(positive("sigma", args.sigma)?),
+        SigmaMode::Range => SigmaRule::Range { variance_factor: positive("sigma-var-factor", args.sigma_var_factor)? },
+        SigmaMode::Relative => {
+            if args.log {
+                return Err(Error::usage("--sigma-mode relative is defined on the linear axis only (drop --log)"));
+            }
+            SigmaRule::Relative { fraction: positive("sigma-rel", args.sigma_rel)?, rank: args.rank }
+        }
+    };
+    let log_floor = args.log_floor.map(|f| positive("log-floor", f)).transpose()?;
+    Ok(DensityOptions {
+        axis: if args.log { Axis::Log10Abs { floor: log_floor } } else { Axis::Linear },
+        normalize: match args.normalize {
+            NormalizeMode::None => Normalize::None,
+            NormalizeMode::Kth => Normalize::KthLargest(args.rank),
+        },
+        sigma,
+        grid_size: args.grid_size,
+        pad: args.pad,
+    })
+}
+
+/// The probes of one (model, block), and where the block was first seen.
+struct BlockProbes {
+    dim: u64,
+    first: String,
+    rules: Vec<ProbeRule>,
+}
+
+fn run(args: &Args) -> Result<()> {
+    let opts = options(args)?;
+    let mut out = RecordWriter::stdout();
+    let jsonl = args.format == Format::Jsonl;
+    if jsonl {
+        out.write(&records::Record::Run(Run::for_tool(TOOL, None)))?;
+    }
+
+    // Blocks keep the order in which they first appear.
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut blocks: BTreeMap<(String, String), BlockProbes> = BTreeMap::new();
+    let mut seen_any = false;
+    for line in records::open_inputs(&args.files)? {
+        let line = line?;
+        seen_any = true;
+        if line.kind != "tridiag" {
+            if jsonl {
+                out.pass_through(&line)?;
+            }
+            continue;
+        }
+        add_tridiag(&line, &mut order, &mut blocks)?;
+    }
+    if !seen_any {
+        return Err(Error::invalid("no input records (expected `tridiag` records on stdin or in the files given)"));
+    }
+    if blocks.is_empty() {
+        return Err(Error::invalid("no `tridiag` records in the input"));
+    }
+
+    for (k, key) in order.iter().enumerate() {
+        let b = &blocks[key];
+        let d = pool_density(&key.0, &key.1, b.dim, &b.rules, &opts).map_err(|m| {
+            Error::invalid(format!("model `{}` block `{}` (first seen at {}): {m}", key.0, key.1, b.first))
+        })?;
+        if jsonl {
+            out.write(&records::Record::Density(d))?;
+        } else {
+            out.write_text(&csv_rows(&d, k == 0)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn add_tridiag(
+    line: &InputLine,
+    order: &mut Vec<(String, String)>,
+    blocks: &mut BTreeMap<(String, String), BlockProbes>,
+) -> Result<()> {
+    let t: Tridiag = line.parse()?;
+    t.validate().map_err(|(field, msg)| line.error(Some(field), msg))?;
+    let rule = ProbeRule::from_tridiag(&t).map_err(|m| line.error(None, m))?;
+    let key = (t.model.clone(), t.block.clone());
+    let entry = blocks.entry(key.clone()).or_insert_with(|| {
+        order.push(key.clone());
+        BlockProbes { dim: t.dim, first: line.location(), rules: Vec::new() }
+    });
+    if entry.dim != t.dim {
+        return Err(line.error(
+            Some("dim"),
+            format!("{} differs from {} given for this block at {}", t.dim, entry.dim, entry.first),
+        ));
+    }
+    if entry.rules.iter().any(|r| r.probe == t.probe) {
+        return Err(line.error(
+            Some("probe"),
+            format!("probe {} of block `{}` appears twice (concatenated the same shard twice?)", t.probe, t.block),
+        ));
+    }
+    entry.rules.push(rule);
+    Ok(())
+}
+
+/// One block's grid as CSV rows (model,block,x,density), written as one chunk.
+fn csv_rows(d: &Density, header: bool) -> Result<String> {
+    let err = |e: csv::Error| Error::invalid(format!("writing CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if header {
+        w.write_record(["model", "block", "x", "density"]).map_err(err)?;
+    }
+    for (x, y) in d.grid.iter().zip(&d.density) {
+        w.write_record([d.model.as_str(), d.block.as_str(), &x.to_string(), &y.to_string()]).map_err(err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::invalid(format!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::invalid(format!("writing CSV: {e}")))
+}

@@ -1,0 +1,17 @@
+//! Stochastic Lanczos quadrature from tridiagonals to densities, and
+//! divergences between the densities of parameter blocks.
+//!
+//! * [`quadrature`]: nodes and weights of the Gauss rule of a tridiagonal.
+//! * [`density`]: pooling probes into a [`records::Density`] (sigma
+//!   conventions, axis, grid).
+//! * [`mixture`]: a density as a weighted sum of Gaussians, evaluated exactly.
+//! * [`divergence`]: Jensen-Shannon distance and the floored symmetric KL,
+//!   integrated where the mass is.
+//! * [`bootstrap`]: standard errors by resampling probes.
+
+pub mod bootstrap;
+pub mod density;
+pub mod divergence;
+pub mod mixture;
+pub mod quadrature;
+mod gauss_legendre;
