@@ -12,6 +12,12 @@ pub enum Record {
     Density(Density),
     Distance(Distance),
     Heterogeneity(Heterogeneity),
+    Problem(Problem),
+    Iterate(Iterate),
+    Check(Check),
+    Spectrum(Spectrum),
+    Distribution(Distribution),
+    Tune(Tune),
 }
 
 /// First record of every tool's output: enough to repeat the run.
@@ -177,4 +183,148 @@ pub struct Uncertainty {
     pub bootstrap: usize,
     pub se: f64,
     pub ci90: [f64; 2],
+}
+
+/// A block-diagonal quadratic L(w) = 1/2 w^T H w (h = 0, so L* = 0 and
+/// w* = 0) built by `quad-sim` (paper Section 3), with the constants its
+/// theory needs, all computed from the eigenvalues and the start point w0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Identifier that `iterate` records refer to, e.g. `case3-seed0`.
+    pub problem: String,
+    /// `1`..`4` for the paper's cases, `custom` otherwise.
+    pub case: String,
+    /// Where the eigenvalues came from (paper values, or file and blocks sampled).
+    pub source: String,
+    pub seed: u64,
+    /// Total dimension d = sum of block dims.
+    pub dim: usize,
+    /// Requested condition number of the whole H (= lambda_max / lambda_min).
+    pub kappa: f64,
+    pub lambda_min: f64,
+    pub lambda_max: f64,
+    /// Loss gap and gradient norm at w0.
+    pub loss0: f64,
+    pub grad0_norm: f64,
+    /// Assumption 1 ratio r = max_l (c2_l / c1_l)^2.
+    pub r: f64,
+    /// Theorem 2's step for Adam with beta2 = 1 (see docs/records.md).
+    pub eta_adam: f64,
+    /// How each block's eigenvectors were drawn (`haar-qr`).
+    pub rotation: String,
+    pub blocks: Vec<ProblemBlock>,
+}
+
+/// One diagonal block H_l of a `problem`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemBlock {
+    pub name: String,
+    pub dim: usize,
+    pub lambda_min: f64,
+    pub lambda_max: f64,
+    /// kappa_l = lambda_max / lambda_min of this block.
+    pub kappa: f64,
+    /// Assumption 1 constants: c1 = min_i |g0_i| / lambda_max, c2 = max_i |g0_i| / lambda_max.
+    pub c1: f64,
+    pub c2: f64,
+    /// Condition number of D0_l^{-1} H_l, D0 = diag|grad L(w0)| (Adam with beta2 = 1).
+    pub kappa_precond: f64,
+}
+
+/// One point of an optimizer's trajectory on a `problem`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Iterate {
+    pub problem: String,
+    /// `gd`, `bgd`, `adam`, `adam-frozen`, `sgd-momentum` or `adam-momentum`.
+    pub optimizer: String,
+    /// Step size; for `bgd` a multiplier: block l steps lr / lambda_max(H_l).
+    pub lr: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    pub t: u64,
+    /// L(w_t) - L*.
+    pub loss_gap: f64,
+    /// ||grad L(w_t)||_2.
+    pub grad_norm: f64,
+    /// ||w_t - w*||_2.
+    pub dist: f64,
+    /// On the last record of a trajectory that ended early: `converged`
+    /// (loss gap below --stop-rel of loss0) or `diverged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+/// One learning rate tried by a grid search, and whether it was chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tune {
+    pub problem: String,
+    pub optimizer: String,
+    pub lr: f64,
+    /// Loss gap at the end of the run, relative to loss0.
+    pub final_rel_gap: f64,
+    /// Steps run (fewer than --iters when the run stopped early).
+    pub steps: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    pub chosen: bool,
+}
+
+/// The eigenvalues of one block of a `problem` (for histograms, the
+/// paper's Figures 6-7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spectrum {
+    pub problem: String,
+    pub block: String,
+    pub source: String,
+    /// Ascending.
+    pub eigenvalues: Vec<f64>,
+}
+
+/// One quantitative claim of the paper checked against what was computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// Short identifier, e.g. `theorem1`, `table2-gd`, `mc-r`.
+    pub claim: String,
+    /// The claim in words, with the direction of the comparison.
+    pub statement: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<String>,
+    /// What the claim predicts (a bound, a count, a probability); null when
+    /// the claim makes no numeric prediction for this case.
+    pub predicted: Option<f64>,
+    /// What was observed; null when it never happened (e.g. a target not reached).
+    pub observed: Option<f64>,
+    /// true / false, or null when the check does not apply.
+    pub holds: Option<bool>,
+    /// Steps compared, and how many broke the bound, for per-step checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_checked: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violations: Option<u64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// A Monte-Carlo distribution summarised by its quantiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// What was sampled, e.g. `r` or `kappa_ratio.b2`.
+    pub name: String,
+    pub statement: String,
+    pub trials: usize,
+    pub mean: f64,
+    pub min: f64,
+    pub q05: f64,
+    pub q25: f64,
+    pub median: f64,
+    pub q75: f64,
+    pub q95: f64,
+    pub max: f64,
+    /// The value the paper reports for comparison, when it reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<f64>,
 }
