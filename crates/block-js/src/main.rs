@@ -323,14 +323,12 @@ fn csv_rows(result: &ModelResult, header: bool) -> Result<String> {
 /// whitespace-separated; models separated by two blank lines (gnuplot `index`).
 fn matrix_text(m: &Model, result: &ModelResult) -> String {
     let n = m.blocks.len();
+    // Distances come in pair order (0,1), (0,2), ..., (1,2), ...
     let mut d = vec![vec![0.0; n]; n];
-    let mut k = 0;
-    for i in 0..n {
-        for j in i + 1..n {
-            d[i][j] = result.distances[k].value;
-            d[j][i] = d[i][j];
-            k += 1;
-        }
+    let pairs = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j)));
+    for ((i, j), dist) in pairs.zip(&result.distances) {
+        d[i][j] = dist.value;
+        d[j][i] = dist.value;
     }
     let mut s = format!("# model {} metric {} mean {}\n", m.name, result.heterogeneity.metric, result.heterogeneity.value);
     s.push_str("block");

@@ -18,6 +18,7 @@ pub enum Record {
     Spectrum(Spectrum),
     Distribution(Distribution),
     Tune(Tune),
+    Hessian(Hessian),
 }
 
 /// First record of every tool's output: enough to repeat the run.
@@ -327,4 +328,15 @@ pub struct Distribution {
     /// The value the paper reports for comparison, when it reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paper: Option<f64>,
+}
+
+/// One row of a dense block Hessian (`hvp-dump --exact`): row `row` of the
+/// `dim` x `dim` matrix, column j computed as H e_j (not symmetrized).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hessian {
+    pub model: String,
+    pub block: String,
+    pub dim: u64,
+    pub row: u64,
+    pub values: Vec<f64>,
 }

@@ -165,7 +165,7 @@ pub fn pool_density(
     for r in rules {
         nodes.extend_from_slice(&r.nodes);
         weights.extend(r.weights.iter().map(|w| w / probes as f64));
-        node_probe.extend(std::iter::repeat(r.probe).take(r.nodes.len()));
+        node_probe.extend(std::iter::repeat_n(r.probe, r.nodes.len()));
     }
     let lambda_min = nodes.iter().copied().fold(f64::INFINITY, f64::min);
     let lambda_max = nodes.iter().copied().fold(f64::NEG_INFINITY, f64::max);

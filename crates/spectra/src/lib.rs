@@ -9,6 +9,9 @@
 //!   integrated where the mass is.
 //! * [`bootstrap`]: standard errors by resampling probes.
 
+// `!(x > 0.0)` is deliberate throughout: it is also true for NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod bootstrap;
 pub mod density;
 pub mod divergence;

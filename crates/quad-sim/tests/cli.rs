@@ -1,0 +1,122 @@
+//! quad-sim as a process: reproducibility, records, and errors.
+
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_quad-sim");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/quad/synthetic-4blocks.density.jsonl");
+
+fn quad_sim(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("quad-sim runs")
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The same arguments and seed give byte-identical output; another seed does not.
+#[test]
+fn same_seed_same_bytes() {
+    let args = ["--case", "3", "--iters", "300", "--every", "7", "--seed", "11"];
+    let a = quad_sim(&args);
+    let b = quad_sim(&args);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let c = quad_sim(&["--case", "3", "--iters", "300", "--every", "7", "--seed", "12"]);
+    assert_ne!(a.stdout, c.stdout);
+    let s1 = quad_sim(&["--spectra", FIXTURE, "--iters", "50", "--seed", "5", "--optimizer", "gd"]);
+    let s2 = quad_sim(&["--spectra", FIXTURE, "--iters", "50", "--seed", "5", "--optimizer", "gd"]);
+    assert!(s1.status.success(), "{}", String::from_utf8_lossy(&s1.stderr));
+    assert_eq!(s1.stdout, s2.stdout);
+}
+
+/// Output starts with run and problem records; iterates are thinned by --every
+/// and always include t = 0 and the last step.
+#[test]
+fn records_and_thinning() {
+    let o = quad_sim(&["--case", "4", "--iters", "100", "--every", "30", "--optimizer", "gd", "--emit-spectra"]);
+    assert!(o.status.success());
+    let r = lines(&o);
+    assert_eq!(r[0]["type"], "run");
+    assert_eq!(r[1]["type"], "problem");
+    assert_eq!(r[1]["kappa"], 2000.0);
+    assert_eq!(r[2]["type"], "spectrum");
+    assert_eq!(r[2]["eigenvalues"], serde_json::json!([1.0, 99.0, 1998.0]));
+    let ts: Vec<u64> = r.iter().filter(|x| x["type"] == "iterate").map(|x| x["t"].as_u64().unwrap()).collect();
+    assert_eq!(ts, vec![0, 30, 60, 90, 100]);
+    for rec in &r {
+        let parsed: records::Record = serde_json::from_value(rec.clone()).expect("every line is a known record");
+        let _ = parsed;
+    }
+}
+
+/// Sampling from density records: L blocks of --block-dim each, eigenvalues in [1, kappa]
+/// with condition number exactly kappa.
+#[test]
+fn spectra_file_sampling() {
+    let o = quad_sim(&[
+        "--spectra", FIXTURE, "--spectra-block", "wide", "--spectra-block", "synthetic/flat", "--block-dim", "20", "--kappa",
+        "5000", "--iters", "0", "--emit-spectra", "--optimizer", "gd",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = lines(&o);
+    let p = &r[1];
+    assert_eq!(p["case"], "custom");
+    assert_eq!(p["dim"], 40);
+    assert_eq!(p["lambda_min"], 1.0);
+    assert_eq!(p["lambda_max"], 5000.0);
+    let spectra: Vec<&serde_json::Value> = r.iter().filter(|x| x["type"] == "spectrum").collect();
+    assert_eq!(spectra.len(), 2);
+    assert_eq!(spectra[0]["block"], "synthetic/wide");
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Bad flags are usage errors (exit 2) with a message naming the problem.
+#[test]
+fn bad_flags() {
+    for (args, needle) in [
+        (vec!["--case", "3", "--kappa=0.5"], "--kappa"),
+        (vec!["--case", "3", "--optimizer", "lbfgs"], "unknown optimizer"),
+        (vec!["--case", "3", "--optimizer", "adam=abc"], "not a positive step"),
+        (vec!["--case", "3", "--every", "0"], "--every"),
+        (vec!["--case", "3", "--kappa", "50"], "too small"),
+        (vec!["--case", "1"], "--spectra"),
+        (vec!["--case", "2"], "ResNet18"),
+        (vec![], "--case"),
+        (vec!["--case", "7"], "7"),
+    ] {
+        let o = quad_sim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty() || !args.is_empty());
+    }
+}
+
+/// Malformed spectra files are input errors (exit 1) naming the line and field.
+#[test]
+fn malformed_spectra() {
+    let dir = std::env::temp_dir().join(format!("quad-sim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(FIXTURE).unwrap();
+    let second = good.lines().nth(1).unwrap();
+    let cases = [
+        ("weights.jsonl", second.replace("\"weights\":[0.3,0.3,0.2,0.1,0.07,0.03]", "\"weights\":[0.3,0.3,0.2,0.1,0.07,0.5]"), "weights"),
+        ("short.jsonl", second.replace("\"weights\":[0.3,0.3,0.2,0.1,0.07,0.03]", "\"weights\":[0.5,0.5]"), "weights"),
+        ("type.jsonl", second.replace("\"nodes\":[", "\"nodes\":[\"x\","), "nodes"),
+        ("json.jsonl", "{not json".to_string(), "malformed JSON"),
+    ];
+    for (name, text, needle) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        let o = quad_sim(&["--spectra", path.to_str().unwrap(), "--iters", "0"]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(":1:"), "{name}: names the line: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{name}: {}", stderr(&o));
+    }
+    let missing = quad_sim(&["--spectra", FIXTURE, "--spectra-block", "nope", "--iters", "0"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("synthetic/wide"), "lists what is there: {}", stderr(&missing));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,92 @@
+//! quad-sim | theory-check end to end.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// quad-sim is another package's binary: cargo builds it into the same
+/// directory when both are tested (`cargo test -p quad-sim -p theory-check`,
+/// or the whole workspace).
+fn sim_bin() -> std::path::PathBuf {
+    let p = std::path::Path::new(CHECK).with_file_name(format!("quad-sim{}", std::env::consts::EXE_SUFFIX));
+    assert!(p.exists(), "{} not built: run `cargo test -p quad-sim -p theory-check`", p.display());
+    p
+}
+const CHECK: &str = env!("CARGO_BIN_EXE_theory-check");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/quad/synthetic-4blocks.density.jsonl");
+
+fn pipeline(sim_args: &[&str], check_args: &[&str]) -> Vec<serde_json::Value> {
+    let sim = Command::new(sim_bin()).args(sim_args).output().unwrap();
+    assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+    let mut child = Command::new(CHECK).args(check_args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&sim.stdout).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn find<'a>(r: &'a [serde_json::Value], claim: &str, opt: Option<&str>) -> &'a serde_json::Value {
+    r.iter()
+        .find(|x| x["type"] == "check" && x["claim"] == claim && opt.is_none_or(|o| x["optimizer"] == o))
+        .unwrap_or_else(|| panic!("no check {claim}"))
+}
+
+/// Case 3: GD's bound, Proposition 1, Theorems 1 and 2 hold at every step;
+/// Table 2 rows are present; Adam beats GD (the paper's heterogeneous case).
+#[test]
+fn case3_claims() {
+    let r = pipeline(&["--case", "3", "--iters", "1500", "--optimizer", "gd", "--optimizer", "bgd", "--optimizer", "adam-frozen"],
+        &["--trials", "0", "--prop2-steps", "0"]);
+    assert_eq!(r[0]["type"], "run");
+    assert_eq!(r[0]["tool"], "theory-check");
+    assert_eq!(r[1]["tool"], "quad-sim", "quad-sim's run record passes through");
+    for claim in ["gd-step-bound", "proposition1", "proposition1-distance", "theorem1", "theorem2", "proposition1-any-eta"] {
+        assert_eq!(find(&r, claim, None)["holds"], true, "{claim}: {}", find(&r, claim, None));
+    }
+    assert_eq!(find(&r, "theorem1", None)["violations"], 0);
+    assert_eq!(find(&r, "table2", Some("bgd"))["holds"], true);
+    assert_eq!(find(&r, "adam-vs-gd", None)["holds"], true);
+    // Proposition 1: the observed long-run rate equals (1-2/(kappa+1))^2.
+    let p1 = find(&r, "proposition1", None);
+    let (pr, ob) = (p1["predicted"].as_f64().unwrap(), p1["observed"].as_f64().unwrap());
+    assert!((pr - ob).abs() < 1e-4 * pr);
+}
+
+/// Case 1 from a (synthetic) spectra file runs through the whole pipeline.
+#[test]
+fn case1_from_spectra_file() {
+    let r = pipeline(&["--case", "1", "--spectra", FIXTURE, "--iters", "200", "--every", "10", "--optimizer", "gd", "--optimizer", "bgd"],
+        &["--trials", "0", "--prop2-steps", "0"]);
+    assert_eq!(find(&r, "theorem1", None)["holds"], true);
+    assert_eq!(find(&r, "gd-step-bound", None)["holds"], true);
+}
+
+/// The Monte-Carlo and Proposition 2 parts, without input, are deterministic.
+#[test]
+fn monte_carlo_and_proposition2() {
+    let run = || Command::new(CHECK).args(["--no-input", "--trials", "100", "--prop2-steps", "20000"]).output().unwrap();
+    let a = run();
+    let b = run();
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout, "same seed, same bytes");
+    let r: Vec<serde_json::Value> = String::from_utf8(a.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let d = r.iter().find(|x| x["type"] == "distribution" && x["name"] == "r").unwrap();
+    assert_eq!(d["trials"], 100);
+    assert!(d["q05"].as_f64().unwrap() >= 1.0, "r >= 1 by definition");
+    assert_eq!(find(&r, "mc-theorem2", None)["holds"], true);
+    let p2 = find(&r, "proposition2", None);
+    assert_eq!(p2["holds"], true, "{p2}");
+    assert!((p2["observed"].as_f64().unwrap() - 0.005).abs() < 5e-5);
+}
+
+/// Bad input records are reported with their line and field.
+#[test]
+fn bad_records() {
+    let mut child = Command::new(CHECK).args(["--trials", "0", "--prop2-steps", "0"]).stdin(Stdio::piped()).stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"{\"type\":\"run\",\"tool\":\"x\",\"version\":\"0\",\"args\":[]}\n{\"type\":\"iterate\",\"problem\":\"p\",\"optimizer\":\"gd\",\"lr\":1.0,\"t\":\"zero\"}\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("stdin:2") && e.contains("t"), "{e}");
+    let u = Command::new(CHECK).args(["--eps", "2"]).output().unwrap();
+    assert_eq!(u.status.code(), Some(2));
+}
