@@ -90,3 +90,24 @@ fn tridiag_validation_catches_length_mismatch() {
     assert_eq!(field, "beta");
     assert!(msg.contains("has 0 entries but alpha has 2"));
 }
+
+#[test]
+fn floats_survive_a_write_read_round_trip_bit_for_bit() {
+    // serde_json's default float parser can be one ulp off; the workspace
+    // enables `float_roundtrip` so records read back exactly.
+    let mut x: u64 = 0x1234_5678_9abc_def1;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let v = f64::from_bits(x);
+        if !v.is_finite() {
+            continue;
+        }
+        let s = serde_json::to_string(&v).unwrap();
+        let back: f64 = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.to_bits(), v.to_bits(), "{s}");
+    }
+    let v = 0.19126343380836758f64;
+    assert_eq!(serde_json::from_str::<f64>(&serde_json::to_string(&v).unwrap()).unwrap(), v);
+}
