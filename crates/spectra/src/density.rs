@@ -210,7 +210,7 @@ pub fn pool_density(
     let h = (hi - lo) / opts.grid_size as f64;
     let mixture = Mixture::new(&xs, &weights, sigma);
     let grid: Vec<f64> = (0..opts.grid_size).map(|i| lo + (i as f64 + 0.5) * h).collect();
-    let density: Vec<f64> = grid.iter().map(|&c| mixture.cell_average(c - 0.5 * h, c + 0.5 * h)).collect();
+    let density = mixture.grid_cell_averages(lo, h, opts.grid_size);
 
     let trace = dim as f64 * nodes.iter().zip(&weights).map(|(x, w)| x * w).sum::<f64>();
     let all_finite = density.iter().chain(&grid).all(|x| x.is_finite()) && trace.is_finite();
