@@ -87,11 +87,7 @@ enum Format {
 
 fn main() {
     let args = Args::parse();
-    let code = match run(&args) {
-        Ok(()) => 0,
-        Err(e) => e.report(TOOL),
-    };
-    std::process::exit(code);
+    Error::exit(TOOL, run(&args));
 }
 
 /// The blocks of one model, in input order.

@@ -118,11 +118,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let code = match run(&args) {
-        Ok(()) => 0,
-        Err(e) => e.report(TOOL),
-    };
-    std::process::exit(code);
+    Error::exit(TOOL, run(&args));
 }
 
 /// The requested eigenvalues of every block, their names, and where they came from.

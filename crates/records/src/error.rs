@@ -50,6 +50,17 @@ impl Error {
         self.exit_code()
     }
 
+    /// End the process with the outcome of a tool's `run`: status 0, or the
+    /// error reported on stderr and its exit status. Every binary's `main`
+    /// ends here.
+    pub fn exit(tool: &str, result: std::result::Result<(), Error>) -> ! {
+        let code = match result {
+            Ok(()) => 0,
+            Err(e) => e.report(tool),
+        };
+        std::process::exit(code)
+    }
+
     pub(crate) fn io(context: impl Into<String>, error: std::io::Error) -> Self {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             Error::BrokenPipe

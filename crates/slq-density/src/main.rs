@@ -102,11 +102,7 @@ enum Format {
 
 fn main() {
     let args = Args::parse();
-    let code = match run(&args) {
-        Ok(()) => 0,
-        Err(e) => e.report(TOOL),
-    };
-    std::process::exit(code);
+    Error::exit(TOOL, run(&args));
 }
 
 fn options(args: &Args) -> Result<DensityOptions> {
