@@ -1,0 +1,517 @@
+//! hvp-dump end to end: reproducibility, shards, exact Hessian versus
+//! Lanczos, errors, and the LAPACK-free dependency tree.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn hvp_dump(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hvp-dump"))
+        .args(args)
+        .output()
+        .expect("runs hvp-dump")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = hvp_dump(args);
+    assert!(
+        o.status.success(),
+        "hvp-dump {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(args: &[&str], code: i32, needles: &[&str]) -> Output {
+    let o = hvp_dump(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "hvp-dump {args:?}: stderr {err}"
+    );
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "hvp-dump {args:?}: stderr lacks `{n}`: {err}"
+        );
+    }
+    o
+}
+
+fn records(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The records after the `run` record, as lines.
+fn body(text: &str) -> Vec<&str> {
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains("\"type\":\"run\""),
+        "first record is not `run`: {}",
+        lines[0]
+    );
+    lines[1..].to_vec()
+}
+
+const TINY: &[&str] = &[
+    "--model",
+    "tiny-transformer",
+    "--dtype",
+    "f64",
+    "--device",
+    "cpu",
+    "--data",
+    "synthetic",
+];
+
+fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(more).copied().collect()
+}
+
+#[test]
+fn same_seed_same_bytes_and_run_record() {
+    let args = with(
+        TINY,
+        &[
+            "--block", "h.0.*", "--probes", "2", "--steps", "8", "--seed", "5",
+        ],
+    );
+    let a = ok(&args);
+    let b = ok(&args);
+    assert_eq!(a, b);
+    let recs = records(&a);
+    assert_eq!(recs[0]["tool"], "hvp-dump");
+    assert_eq!(recs[0]["model"], "tiny-transformer");
+    assert_eq!(recs[0]["device"], "cpu");
+    assert_eq!(recs[0]["dtype"], "f64");
+    assert_eq!(recs[0]["seed"], 5);
+    // 8 tensors in h.0, 2 probes each.
+    assert_eq!(recs.len(), 1 + 8 * 2);
+    for r in &recs[1..] {
+        assert_eq!(r["type"], "tridiag");
+        let n = r["alpha"].as_array().unwrap().len();
+        assert_eq!(r["steps_done"], n);
+        assert_eq!(r["beta"].as_array().unwrap().len(), n - 1);
+        assert_eq!(r["reorth"], "full");
+    }
+    // Another seed, other start vectors.
+    let c = ok(&with(
+        TINY,
+        &[
+            "--block", "h.0.*", "--probes", "2", "--steps", "8", "--seed", "6",
+        ],
+    ));
+    assert_ne!(body(&a), body(&c));
+}
+
+#[test]
+fn shards_concatenated_equal_the_full_run() {
+    let base = with(
+        TINY,
+        &[
+            "--layers",
+            "2",
+            "--block",
+            "h.*.mlp.*",
+            "--block",
+            "wte",
+            "--probes",
+            "3",
+            "--steps",
+            "6",
+        ],
+    );
+    let full = ok(&base);
+    let full_body = body(&full);
+    assert_eq!(full_body.len(), 9 * 3);
+    for n in [1usize, 2, 4, 7] {
+        let mut cat: Vec<String> = Vec::new();
+        for k in 1..=n {
+            let s = format!("{k}/{n}");
+            let out = ok(&with(&base, &["--shard", &s]));
+            cat.extend(body(&out).iter().map(|l| l.to_string()));
+        }
+        assert_eq!(cat, full_body, "shards of {n}");
+    }
+    fails(&with(&base, &["--shard", "0/3"]), 2, &["--shard"]);
+    fails(&with(&base, &["--shard", "4/3"]), 2, &["--shard"]);
+}
+
+/// Eigenvalues of a symmetric matrix (row-major) by cyclic Jacobi rotations.
+fn jacobi_eigenvalues(mut a: Vec<f64>, n: usize) -> Vec<f64> {
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |j| *j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j].powi(2))
+            .sum();
+        let total: f64 = a.iter().map(|x| x * x).sum();
+        if off <= 1e-30 * total {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+            }
+        }
+    }
+    let mut e: Vec<f64> = (0..n).map(|i| a[i * n + i]).collect();
+    e.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    e
+}
+
+fn tridiag_eigenvalues(alpha: &[f64], beta: &[f64]) -> Vec<f64> {
+    let m = alpha.len();
+    let mut t = vec![0.0; m * m];
+    for i in 0..m {
+        t[i * m + i] = alpha[i];
+        if i + 1 < m {
+            t[i * m + i + 1] = beta[i];
+            t[(i + 1) * m + i] = beta[i];
+        }
+    }
+    jacobi_eigenvalues(t, m)
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn lanczos_with_full_steps_recovers_the_exact_eigenvalues() {
+    let block = "transformer.h.0.attn.c_attn.weight";
+    let common = with(TINY, &["--block", block, "--init-seed", "3"]);
+    let exact = records(&ok(&with(&common, &["--exact"])));
+    let dim = exact[1]["dim"].as_u64().unwrap() as usize;
+    assert_eq!(dim, 48);
+    assert_eq!(exact.len(), 1 + dim);
+    let mut h = Vec::with_capacity(dim * dim);
+    for (r, rec) in exact[1..].iter().enumerate() {
+        assert_eq!(rec["type"], "hessian");
+        assert_eq!(rec["row"], r);
+        h.extend(floats(&rec["values"]));
+    }
+    let scale = h.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    for i in 0..dim {
+        for j in 0..dim {
+            assert!(
+                (h[i * dim + j] - h[j * dim + i]).abs() <= 1e-12 * scale,
+                "not symmetric at {i},{j}"
+            );
+        }
+    }
+    let eig = jacobi_eigenvalues(h, dim);
+    let lam = eig.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+
+    let steps = dim.to_string();
+    let lz_text = ok(&with(&common, &["--steps", &steps, "--probes", "2"]));
+    for t in &records(&lz_text)[1..] {
+        let nodes = tridiag_eigenvalues(&floats(&t["alpha"]), &floats(&t["beta"]));
+        if t["breakdown"] == false {
+            assert_eq!(nodes.len(), dim);
+            for (a, b) in nodes.iter().zip(&eig) {
+                assert!(
+                    (a - b).abs() <= 1e-8 * lam,
+                    "Ritz value {a} vs eigenvalue {b} (scale {lam})"
+                );
+            }
+        } else {
+            // An invariant subspace: every node is an eigenvalue.
+            for a in &nodes {
+                let d = eig
+                    .iter()
+                    .map(|b| (a - b).abs())
+                    .fold(f64::INFINITY, f64::min);
+                assert!(
+                    d <= 1e-8 * lam,
+                    "Ritz value {a} is no eigenvalue (distance {d})"
+                );
+            }
+        }
+    }
+
+    // The same through slq-density, when it has been built beside us.
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hvp-dump")).with_file_name("slq-density");
+    if exe.exists() {
+        use std::io::Write;
+        let mut child = Command::new(&exe)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(lz_text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let dens: Vec<Value> = records(&String::from_utf8(out.stdout).unwrap())
+            .into_iter()
+            .filter(|r| r["type"] == "density")
+            .collect();
+        assert_eq!(dens.len(), 1);
+        let nodes = floats(&dens[0]["nodes"]);
+        for a in &nodes {
+            let d = eig
+                .iter()
+                .map(|b| (a - b).abs())
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                d <= 1e-8 * lam,
+                "slq-density node {a} is no eigenvalue (distance {d})"
+            );
+        }
+        eprintln!(
+            "checked {} slq-density nodes against the exact eigenvalues",
+            nodes.len()
+        );
+    } else {
+        eprintln!(
+            "slq-density not built at {}: pipeline part skipped",
+            exe.display()
+        );
+    }
+}
+
+#[test]
+fn errors_are_clear() {
+    fails(
+        &["--model", "resnet"],
+        2,
+        &["unknown model `resnet`", "gpt2-small"],
+    );
+    fails(
+        &with(TINY, &["--block", "nonesuch*"]),
+        2,
+        &["no block matches `nonesuch*`", "transformer.wte.weight"],
+    );
+    fails(&with(TINY, &["--block", "weight"]), 2, &["ambiguous"]);
+    fails(
+        &with(TINY, &["--block", "all", "--exact", "--exact-max", "10"]),
+        2,
+        &["--exact-max"],
+    );
+    fails(
+        &with(TINY, &["--block", "wte", "--memory", "1e-9"]),
+        2,
+        &["--memory", "--reorth none"],
+    );
+    // Missing data sets name the setup script.
+    for (model, data) in [
+        ("mlp", "mnist"),
+        ("gpt2-small", "shakespeare-char"),
+        ("gpt2-small", "shakespeare-bpe"),
+    ] {
+        fails(
+            &[
+                "--model",
+                model,
+                "--data",
+                data,
+                "--data-dir",
+                "/nonexistent/hb-data",
+                "--block",
+                "all",
+            ],
+            1,
+            &["scripts/setup", "/nonexistent/hb-data"],
+        );
+    }
+}
+
+#[test]
+fn checkpoints_round_trip_and_mismatches_are_listed() {
+    let dir = std::env::temp_dir().join(format!("hvp-dump-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = dir.join("w.safetensors");
+    let w_s = w.to_str().unwrap();
+    let args = with(
+        TINY,
+        &[
+            "--block",
+            "h.0.mlp.*",
+            "--probes",
+            "2",
+            "--steps",
+            "5",
+            "--init-seed",
+            "7",
+        ],
+    );
+    let a = ok(&with(&args, &["--save-weights", w_s]));
+    // Other init seed, but the saved weights: the same records.
+    let b = ok(&with(
+        TINY,
+        &[
+            "--block",
+            "h.0.mlp.*",
+            "--probes",
+            "2",
+            "--steps",
+            "5",
+            "--init-seed",
+            "8",
+            "--checkpoint",
+            w_s,
+        ],
+    ));
+    assert_eq!(body(&a), body(&b));
+    let c = ok(&with(
+        TINY,
+        &[
+            "--block",
+            "h.0.mlp.*",
+            "--probes",
+            "2",
+            "--steps",
+            "5",
+            "--init-seed",
+            "8",
+        ],
+    ));
+    assert_ne!(body(&a), body(&c));
+    // Two layers: the second is missing. Another vocabulary: wte mis-shaped.
+    fails(
+        &with(TINY, &["--layers", "2", "--checkpoint", w_s]),
+        1,
+        &["missing", "transformer.h.1.mlp.c_fc.weight"],
+    );
+    fails(
+        &with(TINY, &["--vocab", "9", "--checkpoint", w_s]),
+        1,
+        &["mis-shaped", "transformer.wte.weight"],
+    );
+
+    // A NaN weight: the failing block is named, the run record was written.
+    let mut ts = tch::Tensor::read_safetensors(&w).unwrap();
+    for (n, t) in ts.iter_mut() {
+        if n == "transformer.h.0.mlp.c_fc.weight" {
+            let _ = t.get(0).get(0).fill_(f64::NAN);
+        }
+    }
+    let bad = dir.join("nan.safetensors");
+    tch::Tensor::write_safetensors(&ts, &bad).unwrap();
+    let o = fails(
+        &with(&args, &["--checkpoint", bad.to_str().unwrap()]),
+        1,
+        &["transformer.h.0.mlp", "NaN"],
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.lines().next().unwrap().contains("\"type\":\"run\""));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn micro_batches_give_the_same_tridiagonals() {
+    let args = with(
+        TINY,
+        &[
+            "--block",
+            "h.0.attn.c_attn.weight",
+            "--probes",
+            "1",
+            "--steps",
+            "10",
+            "--batch-size",
+            "10",
+        ],
+    );
+    let full = records(&ok(&args));
+    let micro = records(&ok(&with(&args, &["--micro-batch", "3"])));
+    let (a, b) = (floats(&full[1]["alpha"]), floats(&micro[1]["alpha"]));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-10 * x.abs().max(1e-300), "{x} vs {y}");
+    }
+}
+
+#[test]
+fn list_models_and_blocks() {
+    let m = ok(&["--list-models"]);
+    for name in [
+        "mlp",
+        "tiny-transformer",
+        "gpt2-small",
+        "gpt2-nano",
+        "gpt2 ",
+    ] {
+        assert!(m.contains(name), "{m}");
+    }
+    let b = ok(&with(
+        TINY,
+        &["--list-blocks", "--split-qkv", "--block", "h.0.attn.*"],
+    ));
+    assert!(b.contains("transformer.h.0.attn.wq\t[4, 4]\t16"), "{b}");
+    assert!(b.contains("transformer.h.0.attn.bv\t[4]\t4"), "{b}");
+}
+
+#[test]
+fn dependency_tree_has_no_blas_or_lapack() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let o = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "hvp-dump",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        o.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let tree = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        tree.contains("tch v"),
+        "unexpected cargo tree output: {tree}"
+    );
+    for line in tree.lines() {
+        let krate = line.split_whitespace().next().unwrap_or("").to_lowercase();
+        for bad in [
+            "openblas",
+            "lapack",
+            "blas-src",
+            "ndarray-linalg",
+            "netlib",
+            "intel-mkl",
+            "spectra",
+        ] {
+            assert!(
+                !krate.contains(bad),
+                "hvp-dump depends on `{krate}`, which pulls in BLAS/LAPACK"
+            );
+        }
+    }
+}

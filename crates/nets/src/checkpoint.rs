@@ -1,0 +1,91 @@
+//! Weights in and out as safetensors, by parameter name (nanoGPT's names
+//! for the GPT-2 family).
+
+use std::path::Path;
+
+use tch::nn::VarStore;
+use tch::Tensor;
+
+use crate::models::named_parameters;
+use crate::{Error, Result};
+
+/// Write every parameter (CPU, its own dtype) to a safetensors file.
+pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
+    let named: Vec<(String, Tensor)> = named_parameters(vs)
+        .into_iter()
+        .map(|(n, t)| (n, t.detach().to_device(tch::Device::Cpu).contiguous()))
+        .collect();
+    Tensor::write_safetensors(&named, path)
+        .map_err(|e| Error::invalid(format!("cannot write weights to {}: {e}", path.display())))
+}
+
+/// Load weights by name into `vs`, converting dtype and device. Fails, with
+/// the full lists, when tensors are missing, unexpected or mis-shaped; then
+/// nothing is changed. Accepted quietly: a `_orig_mod.` prefix
+/// (torch.compile), and nanoGPT's `lm_head.weight` when it equals
+/// `transformer.wte.weight` (tied weights).
+pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
+    let file = Tensor::read_safetensors(path)
+        .map_err(|e| Error::invalid(format!("cannot read checkpoint {}: {e}", path.display())))?;
+    let mut file: Vec<(String, Tensor)> = file
+        .into_iter()
+        .map(|(n, t)| {
+            (
+                n.strip_prefix("_orig_mod.")
+                    .map(str::to_string)
+                    .unwrap_or(n),
+                t,
+            )
+        })
+        .collect();
+    file.sort_by(|a, b| a.0.cmp(&b.0));
+    let params = named_parameters(vs);
+    let mut missing = Vec::new();
+    let mut misshaped = Vec::new();
+    for (name, t) in &params {
+        match file.iter().find(|(n, _)| n == name) {
+            None => missing.push(name.clone()),
+            Some((_, f)) if f.size() != t.size() => misshaped.push(format!(
+                "{name} (file {:?}, model {:?})",
+                f.size(),
+                t.size()
+            )),
+            Some(_) => {}
+        }
+    }
+    let tied_ok = |n: &str, f: &Tensor| {
+        n == "lm_head.weight"
+            && file
+                .iter()
+                .any(|(m, w)| m == "transformer.wte.weight" && w.size() == f.size() && w.equal(f))
+            && params.iter().any(|(m, _)| m == "transformer.wte.weight")
+    };
+    let unexpected: Vec<String> = file
+        .iter()
+        .filter(|(n, f)| !params.iter().any(|(m, _)| m == n) && !tied_ok(n, f))
+        .map(|(n, f)| format!("{n} {:?}", f.size()))
+        .collect();
+    if !(missing.is_empty() && misshaped.is_empty() && unexpected.is_empty()) {
+        let mut msg = format!("checkpoint {} does not fit the model:", path.display());
+        for (what, list) in [
+            ("missing", &missing),
+            ("mis-shaped", &misshaped),
+            ("unexpected", &unexpected),
+        ] {
+            if !list.is_empty() {
+                msg.push_str(&format!("\n  {what} ({}): {}", list.len(), list.join(", ")));
+            }
+        }
+        return Err(Error::invalid(msg));
+    }
+    let _guard = tch::no_grad_guard();
+    for (name, t) in &params {
+        let (_, f) = file.iter().find(|(n, _)| n == name).unwrap();
+        let mut t = t.shallow_clone();
+        t.f_copy_(&f.to_kind(t.kind()).to_device(t.device()))
+            .map_err(|e| {
+                Error::invalid(format!("checkpoint {}: tensor {name}: {e}", path.display()))
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! Hessian-vector products by double backward (Pearlmutter's trick),
+//! restricted to one parameter block: with g = dL/d(block) built with
+//! `create_graph`, H_bb v = d<g, v>/d(block), the principal sub-matrix of the
+//! Hessian times v. Both backward passes see only the block's tensors.
+//!
+//! With one batch the first-order graph is built once and kept for every
+//! product; with micro-batches each product is accumulated over them with
+//! weights (examples / total), i.e. the Hessian of the batch's *mean* loss,
+//! whatever the split.
+
+use lanczos::SymmetricOperator;
+use tch::{Device, Kind, Tensor};
+
+use crate::blocks::Block;
+use crate::data::Batch;
+use crate::models::Net;
+use crate::{to_vec_f64, Error, Result};
+
+/// The Hessian of a network's loss restricted to one block, as a
+/// symmetric operator on f64 vectors of length `block.dim()`.
+pub struct BlockHessian<'a> {
+    net: &'a dyn Net,
+    block: &'a Block,
+    /// Micro-batches (on the device) and their weights.
+    batches: Vec<(Batch, f64)>,
+    /// Distinct parameter tensors of the block, and each part's index into them.
+    tensors: Vec<Tensor>,
+    part_tensor: Vec<usize>,
+    kind: Kind,
+    device: Device,
+    /// First-order gradients with their graph (single batch only).
+    kept: Option<Vec<Tensor>>,
+    /// Products computed so far (for error messages).
+    pub products: usize,
+}
+
+fn tch_err(block: &str, what: &str, e: tch::TchError) -> Error {
+    Error::numeric(format!("block `{block}`: {what}: {e}"))
+}
+
+fn all_finite(t: &Tensor) -> bool {
+    t.isfinite().all().int64_value(&[]) != 0
+}
+
+impl<'a> BlockHessian<'a> {
+    /// `batches` are (micro-batch, weight) pairs on the parameters' device;
+    /// weights should sum to 1 (see [`Batch::micro_batches`]).
+    pub fn new(net: &'a dyn Net, block: &'a Block, batches: Vec<(Batch, f64)>) -> Result<Self> {
+        if block.parts.is_empty() {
+            return Err(Error::invalid(format!(
+                "block `{}` has no parameters",
+                block.name
+            )));
+        }
+        if batches.is_empty() {
+            return Err(Error::invalid("no data in the Hessian batch"));
+        }
+        let mut tensors: Vec<Tensor> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        let mut part_tensor = Vec::new();
+        for p in &block.parts {
+            let i = match names.iter().position(|n| *n == p.param) {
+                Some(i) => i,
+                None => {
+                    names.push(&p.param);
+                    tensors.push(p.tensor.shallow_clone());
+                    names.len() - 1
+                }
+            };
+            part_tensor.push(i);
+        }
+        let kind = tensors[0].kind();
+        let device = tensors[0].device();
+        let mut h = BlockHessian {
+            net,
+            block,
+            batches,
+            tensors,
+            part_tensor,
+            kind,
+            device,
+            kept: None,
+            products: 0,
+        };
+        if h.batches.len() == 1 {
+            let g = h.gradient_graph(0)?;
+            h.kept = Some(g);
+        }
+        Ok(h)
+    }
+
+    /// Gradient of micro-batch `k`'s loss w.r.t. the block's tensors, with
+    /// its graph (create_graph), checked finite.
+    fn gradient_graph(&self, k: usize) -> Result<Vec<Tensor>> {
+        let name = &self.block.name;
+        let loss = self.net.loss(&self.batches[k].0);
+        if !all_finite(&loss) {
+            return Err(Error::numeric(format!(
+                "block `{name}`: the loss is NaN or Inf"
+            )));
+        }
+        if !loss.requires_grad() {
+            return Err(Error::numeric(format!(
+                "block `{name}`: the loss does not depend on any parameter"
+            )));
+        }
+        let g = Tensor::f_run_backward(&[&loss], &self.tensors, true, true)
+            .map_err(|e| tch_err(name, "gradient", e))?;
+        for (t, gi) in g.iter().enumerate() {
+            if gi.defined() && !all_finite(gi) {
+                return Err(Error::numeric(format!(
+                    "block `{name}`: gradient of `{}` contains NaN or Inf",
+                    self.param_name(t)
+                )));
+            }
+        }
+        Ok(g)
+    }
+
+    fn param_name(&self, t: usize) -> &str {
+        let i = self.part_tensor.iter().position(|x| *x == t).unwrap_or(0);
+        &self.block.parts[i].param
+    }
+
+    /// The block's first-order gradient (mean loss over all micro-batches).
+    pub fn gradient(&self) -> Result<Vec<f64>> {
+        let mut out = vec![0.0; self.block.dim()];
+        for k in 0..self.batches.len() {
+            let g = match (&self.kept, k) {
+                (Some(g), 0) => g
+                    .iter()
+                    .map(|t| {
+                        if t.defined() {
+                            t.detach()
+                        } else {
+                            Tensor::new()
+                        }
+                    })
+                    .collect(),
+                _ => self.gradient_graph(k)?,
+            };
+            self.scatter(&g, self.batches[k].1, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// out += w * (parts of `per_tensor`), undefined tensors counting as zero.
+    fn scatter(&self, per_tensor: &[Tensor], w: f64, out: &mut [f64]) {
+        let mut off = 0;
+        for (p, &t) in self.block.parts.iter().zip(&self.part_tensor) {
+            let n = p.numel();
+            if per_tensor[t].defined() {
+                let v = to_vec_f64(&p.select(&per_tensor[t]));
+                for (o, x) in out[off..off + n].iter_mut().zip(v) {
+                    *o += w * x;
+                }
+            }
+            off += n;
+        }
+    }
+
+    fn hvp_one(&self, g: &[Tensor], vs: &[Tensor], keep: bool) -> Result<Option<Vec<Tensor>>> {
+        let mut gv: Option<Tensor> = None;
+        for ((p, &t), v) in self.block.parts.iter().zip(&self.part_tensor).zip(vs) {
+            if !g[t].defined() {
+                continue;
+            }
+            let term = (p.select(&g[t]) * v).sum(self.kind);
+            gv = Some(match gv {
+                Some(acc) => acc + term,
+                None => term,
+            });
+        }
+        let gv = match gv {
+            // No part of the loss depends on the block, or the gradient is
+            // constant in it: H v = 0 (run_backward would crash on such a root).
+            Some(gv) if gv.requires_grad() => gv,
+            _ => return Ok(None),
+        };
+        let hv = Tensor::f_run_backward(&[&gv], &self.tensors, keep, false)
+            .map_err(|e| tch_err(&self.block.name, "Hessian-vector product", e))?;
+        Ok(Some(hv))
+    }
+}
+
+impl SymmetricOperator for BlockHessian<'_> {
+    type Error = Error;
+
+    fn dim(&self) -> usize {
+        self.block.dim()
+    }
+
+    fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<()> {
+        let n = self.dim();
+        if x.len() != n || out.len() != n {
+            return Err(Error::invalid(format!(
+                "vector of length {} for block of dimension {n}",
+                x.len()
+            )));
+        }
+        // The vector, cut into the parts' shapes, in the network's kind and device.
+        let mut vs = Vec::with_capacity(self.block.parts.len());
+        let mut off = 0;
+        for p in &self.block.parts {
+            let m = p.numel();
+            vs.push(
+                Tensor::from_slice(&x[off..off + m])
+                    .to_kind(self.kind)
+                    .to_device(self.device)
+                    .view(p.shape().as_slice()),
+            );
+            off += m;
+        }
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for k in 0..self.batches.len() {
+            let w = self.batches[k].1;
+            let hv = match &self.kept {
+                Some(g) => self.hvp_one(g, &vs, true)?,
+                None => {
+                    let g = self.gradient_graph(k)?;
+                    self.hvp_one(&g, &vs, false)?
+                }
+            };
+            if let Some(hv) = hv {
+                self.scatter(&hv, w, out);
+            }
+        }
+        self.products += 1;
+        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+            return Err(Error::numeric(format!(
+                "block `{}`: Hessian-vector product {} has NaN or Inf (entry {i})",
+                self.block.name, self.products
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The dense matrix of a symmetric operator, built column by column
+/// (column j = A e_j), row-major. No symmetrization: what was computed.
+pub fn dense<O: SymmetricOperator>(
+    op: &mut O,
+    mut progress: impl FnMut(usize),
+) -> std::result::Result<Vec<f64>, O::Error> {
+    let n = op.dim();
+    let mut h = vec![0.0; n * n];
+    let mut e = vec![0.0; n];
+    let mut col = vec![0.0; n];
+    for j in 0..n {
+        e[j] = 1.0;
+        op.apply(&e, &mut col)?;
+        e[j] = 0.0;
+        for i in 0..n {
+            h[i * n + j] = col[i];
+        }
+        progress(j + 1);
+    }
+    Ok(h)
+}
+
+/// Add `delta` (block-shaped, flattened as the operator's vectors) to the
+/// block's parameters, outside autograd. Any kept graph is invalid after.
+pub fn perturb(block: &Block, delta: &[f64]) {
+    let _guard = tch::no_grad_guard();
+    let mut off = 0;
+    for p in &block.parts {
+        let n = p.numel();
+        let t = &p.tensor;
+        let d = Tensor::from_slice(&delta[off..off + n])
+            .to_kind(t.kind())
+            .to_device(t.device())
+            .view(p.shape().as_slice());
+        let mut target = p.select(t);
+        let _ = target.g_add_(&d);
+        off += n;
+    }
+}

@@ -1,0 +1,329 @@
+//! The HVP engine against answers computed another way: central finite
+//! differences of the gradient (error shrinking like eps^2, Richardson
+//! extrapolation to 1e-10), principal sub-matrices of the full Hessian, and
+//! full-batch versus micro-batch means. All in f64.
+
+use lanczos::{SplitMix, SymmetricOperator};
+use nets::blocks::{select, units, Block, Grouping};
+use nets::data::Batch;
+use nets::hvp::{dense, perturb, BlockHessian};
+use nets::models::{build, Arch, Built, GptConfig, MlpConfig};
+use tch::{Kind, Tensor};
+
+fn tiny_mlp() -> Built {
+    let arch = Arch::Mlp(MlpConfig {
+        input: 5,
+        widths: vec![4, 3],
+        classes: 3,
+        layer_scale: 1.0,
+    });
+    build(&arch, Kind::Double, tch::Device::Cpu, 1)
+}
+
+fn mlp_batch(n: usize, seed: u64) -> Batch {
+    let mut r = SplitMix::new(seed);
+    let x: Vec<f64> = (0..n * 5).map(|_| r.normal()).collect();
+    let y: Vec<i64> = (0..n).map(|_| r.below(3) as i64).collect();
+    Batch {
+        x: Tensor::from_slice(&x).view([n as i64, 5]),
+        y: Tensor::from_slice(&y),
+    }
+}
+
+fn tiny_transformer(layers: i64) -> Built {
+    let arch = Arch::Gpt(GptConfig {
+        n_layer: layers,
+        n_head: 2,
+        n_embd: 4,
+        n_hidden: 4,
+        block_size: 2,
+        vocab_size: 5,
+        layer_norm: false,
+    });
+    build(&arch, Kind::Double, tch::Device::Cpu, 3)
+}
+
+fn small_gpt() -> Built {
+    let arch = Arch::Gpt(GptConfig {
+        n_layer: 1,
+        n_head: 2,
+        n_embd: 4,
+        n_hidden: 8,
+        block_size: 3,
+        vocab_size: 5,
+        layer_norm: true,
+    });
+    build(&arch, Kind::Double, tch::Device::Cpu, 4)
+}
+
+fn token_batch(n: usize, t: usize, vocab: u64, seed: u64) -> Batch {
+    let mut r = SplitMix::new(seed);
+    let x: Vec<i64> = (0..n * t).map(|_| r.below(vocab) as i64).collect();
+    let y: Vec<i64> = (0..n * t).map(|_| r.below(vocab) as i64).collect();
+    Batch {
+        x: Tensor::from_slice(&x).view([n as i64, t as i64]),
+        y: Tensor::from_slice(&y).view([n as i64, t as i64]),
+    }
+}
+
+fn block(m: &Built, pattern: &str, split: bool) -> Block {
+    select(
+        &units(&m.vs, split),
+        &[pattern.to_string()],
+        Grouping::PerPattern,
+    )
+    .unwrap()
+    .remove(0)
+}
+
+fn hessian(m: &Built, b: &Block, batch: &Batch) -> Vec<f64> {
+    let mut op =
+        BlockHessian::new(m.net.as_ref(), b, vec![(batch.slice(0, batch.len()), 1.0)]).unwrap();
+    dense(&mut op, |_| {}).unwrap()
+}
+
+fn gradient(m: &Built, b: &Block, batch: &Batch) -> Vec<f64> {
+    BlockHessian::new(m.net.as_ref(), b, vec![(batch.slice(0, batch.len()), 1.0)])
+        .unwrap()
+        .gradient()
+        .unwrap()
+}
+
+/// Central-difference Hessian of the block: column j = (g(x+eps e_j) - g(x-eps e_j)) / 2 eps.
+fn fd_hessian(m: &Built, b: &Block, batch: &Batch, eps: f64) -> Vec<f64> {
+    let n = b.dim();
+    let mut h = vec![0.0; n * n];
+    let mut e = vec![0.0; n];
+    for j in 0..n {
+        e[j] = eps;
+        perturb(b, &e);
+        let gp = gradient(m, b, batch);
+        e[j] = -2.0 * eps;
+        perturb(b, &e);
+        let gm = gradient(m, b, batch);
+        e[j] = eps;
+        perturb(b, &e);
+        e[j] = 0.0;
+        for i in 0..n {
+            h[i * n + j] = (gp[i] - gm[i]) / (2.0 * eps);
+        }
+    }
+    h
+}
+
+fn max_abs(a: &[f64]) -> f64 {
+    a.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    max_abs(&d) / max_abs(b)
+}
+
+/// Move every parameter by N(0, scale^2): a generic point, away from the
+/// near-degenerate initialization (tiny attention curvature, LayerNorm of
+/// near-constant inputs).
+fn randomize(m: &Built, scale: f64, seed: u64) {
+    let all = block(m, "all", false);
+    let d: Vec<f64> = lanczos::Probe::Gaussian
+        .vector(all.dim(), &mut SplitMix::new(seed))
+        .iter()
+        .map(|x| x * scale)
+        .collect();
+    perturb(&all, &d);
+}
+
+/// `eps`: the larger step; errors are compared at eps and eps/10. The
+/// Richardson extrapolation uses steps 2h and h.
+fn check_against_finite_differences(m: &Built, b: &Block, batch: &Batch, eps: f64, h_rich: f64) {
+    let h = hessian(m, b, batch);
+    let n = b.dim();
+    assert!(
+        max_abs(&h) > 1e-6,
+        "Hessian is zero: the test would prove nothing"
+    );
+    // Symmetric to rounding.
+    let mut asym: f64 = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            asym = asym.max((h[i * n + j] - h[j * n + i]).abs());
+        }
+    }
+    assert!(asym <= 1e-13 * max_abs(&h), "asymmetry {asym}");
+    // Error of plain central differences shrinks like eps^2.
+    let e1 = rel_err(&fd_hessian(m, b, batch, eps), &h);
+    let e2 = rel_err(&fd_hessian(m, b, batch, eps / 10.0), &h);
+    let ratio = e1 / e2;
+    eprintln!(
+        "{}: fd errors {e1:.2e} (eps {eps:e}), {e2:.2e} (eps {:e}), ratio {ratio:.1}",
+        b.name,
+        eps / 10.0
+    );
+    assert!(
+        (30.0..300.0).contains(&ratio),
+        "error ratio {ratio} is not ~100 (eps^2)"
+    );
+    // Richardson extrapolation (error eps^4) agrees to 1e-10 relative.
+    let (a, c) = (
+        fd_hessian(m, b, batch, 2.0 * h_rich),
+        fd_hessian(m, b, batch, h_rich),
+    );
+    let rich: Vec<f64> = a.iter().zip(&c).map(|(a, c)| (4.0 * c - a) / 3.0).collect();
+    let er = rel_err(&rich, &h);
+    eprintln!("{}: Richardson error {er:.2e}", b.name);
+    assert!(
+        er < 1e-10,
+        "HVP Hessian differs from extrapolated finite differences by {er}"
+    );
+}
+
+#[test]
+fn mlp_hvp_equals_finite_difference_hessian() {
+    let m = tiny_mlp();
+    let batch = mlp_batch(7, 11);
+    let b = block(&m, "all", false);
+    assert_eq!(b.dim(), 5 * 4 + 4 + 4 * 3 + 3 + 3 * 3 + 3);
+    // ReLU: steps small enough not to cross a kink.
+    check_against_finite_differences(&m, &b, &batch, 1e-3, 1e-4);
+}
+
+#[test]
+fn tiny_transformer_hvp_equals_finite_difference_hessian() {
+    let m = tiny_transformer(1);
+    let batch = token_batch(6, 2, 5, 12);
+    let b = block(&m, "all", false);
+    check_against_finite_differences(&m, &b, &batch, 1e-2, 1e-3);
+    randomize(&m, 0.5, 1);
+    check_against_finite_differences(&m, &b, &batch, 1e-2, 1e-3);
+}
+
+#[test]
+fn gpt_with_layernorm_hvp_equals_finite_difference_hessian() {
+    let m = small_gpt();
+    let batch = token_batch(3, 3, 5, 13);
+    randomize(&m, 0.5, 2);
+    let b = block(&m, "h.0.*", false);
+    // LayerNorm has large higher derivatives: a smaller Richardson step.
+    check_against_finite_differences(&m, &b, &batch, 1e-2, 2e-4);
+}
+
+/// Offsets of each parameter tensor within the `all` block.
+fn offsets(all: &Block) -> Vec<(String, usize, usize)> {
+    let mut off = 0;
+    all.parts
+        .iter()
+        .map(|p| {
+            let r = (p.param.clone(), off, p.numel());
+            off += p.numel();
+            r
+        })
+        .collect()
+}
+
+fn principal(h: &[f64], n: usize, idx: &[usize]) -> Vec<f64> {
+    idx.iter()
+        .flat_map(|&i| idx.iter().map(move |&j| h[i * n + j]))
+        .collect()
+}
+
+#[test]
+fn block_hvp_is_principal_submatrix_times_v() {
+    let m = tiny_transformer(2);
+    randomize(&m, 0.5, 3);
+    let batch = token_batch(5, 2, 5, 14);
+    let all = block(&m, "all", false);
+    let n = all.dim();
+    let h = hessian(&m, &all, &batch);
+    let offs = offsets(&all);
+    let idx_of = |param: &str, rows: Option<(i64, i64)>| -> Vec<usize> {
+        let (_, off, numel) = offs.iter().find(|(p, _, _)| p == param).unwrap().clone();
+        match rows {
+            None => (off..off + numel).collect(),
+            Some((s, l)) => {
+                let cols = numel / (3 * l as usize);
+                (off + s as usize * cols..off + (s + l) as usize * cols).collect()
+            }
+        }
+    };
+    // Whole tensors, a glob of several tensors, and a split key block.
+    for (pat, split) in [
+        ("transformer.wte.weight", false),
+        ("transformer.h.1.mlp.c_fc.weight", false),
+        ("h.0.attn.*", false),
+        ("transformer.h.1.attn.wk", true),
+    ] {
+        let b = block(&m, pat, split);
+        let idx: Vec<usize> = b
+            .parts
+            .iter()
+            .flat_map(|p| idx_of(&p.param, p.rows))
+            .collect();
+        assert_eq!(idx.len(), b.dim());
+        let sub = principal(&h, n, &idx);
+        let mut op =
+            BlockHessian::new(m.net.as_ref(), &b, vec![(batch.slice(0, batch.len()), 1.0)])
+                .unwrap();
+        let v = lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(5));
+        let mut hv = vec![0.0; b.dim()];
+        op.apply(&v, &mut hv).unwrap();
+        let expect: Vec<f64> = (0..idx.len())
+            .map(|i| (0..idx.len()).map(|j| sub[i * idx.len() + j] * v[j]).sum())
+            .collect();
+        let e = rel_err(&hv, &expect);
+        assert!(max_abs(&expect) > 1e-8, "{pat}: zero block");
+        assert!(
+            e < 1e-12,
+            "{pat}: block HVP differs from sub-matrix times v by {e}"
+        );
+    }
+}
+
+#[test]
+fn micro_batch_mean_equals_full_batch() {
+    for (m, batch, pat) in [
+        (tiny_mlp(), mlp_batch(7, 21), "fc2.weight"),
+        (tiny_transformer(1), token_batch(7, 2, 5, 22), "all"),
+    ] {
+        let b = block(&m, pat, false);
+        let v = lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(9));
+        let mut full = vec![0.0; b.dim()];
+        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100))
+            .unwrap()
+            .apply(&v, &mut full)
+            .unwrap();
+        for size in [1, 3, 4] {
+            let mb = batch.micro_batches(size);
+            assert!(mb.len() > 1);
+            let mut op = BlockHessian::new(m.net.as_ref(), &b, mb).unwrap();
+            let mut hv = vec![0.0; b.dim()];
+            op.apply(&v, &mut hv).unwrap();
+            let e = rel_err(&hv, &full);
+            assert!(e < 1e-12, "{pat}: micro-batches of {size}: rel. error {e}");
+            let (g_full, g_mb) = (
+                BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100))
+                    .unwrap()
+                    .gradient()
+                    .unwrap(),
+                op.gradient().unwrap(),
+            );
+            assert!(rel_err(&g_mb, &g_full) < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn non_finite_gradient_is_an_error_naming_the_block() {
+    let m = tiny_mlp();
+    let b = block(&m, "fc1.weight", false);
+    let mut d = vec![0.0; b.dim()];
+    d[0] = f64::NAN;
+    perturb(&b, &d);
+    let e = BlockHessian::new(m.net.as_ref(), &b, vec![(mlp_batch(4, 1), 1.0)])
+        .err()
+        .expect("must fail");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("fc1.weight") && (msg.contains("NaN") || msg.contains("Inf")),
+        "{msg}"
+    );
+}
