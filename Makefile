@@ -5,18 +5,24 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo bench clean-out help figures fig-demo fig8 table2
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3
 
 all: build
 
 help:
-	@echo "make demo    run the pipeline on the built-in default and print its heterogeneity"
+	@echo "make demo    gpt2-small and the MLP at init: blockwise spectra and JS0 (about 2 min)"
+	@echo "make demo-synthetic  the spectral core alone on a synthetic fixture (seconds)"
 	@echo "make test    install what is missing, then run every test"
-	@echo "make bench   speed and accuracy figures (see docs/bench.md)"
+	@echo "make bench   speed and accuracy against the Python way (README, 'Speed and accuracy')"
 	@echo "make build   release binaries in $(RELEASE)/"
 	@echo "make figures every figure and table that can be drawn here, into $(OUT)/"
-	@echo "  fig-demo   densities and JS heatmap of the demo fixture"
-	@echo "  fig8       paper Figure 8: GD vs Adam on the quadratic cases 3 and 4"
+	@echo "  fig1       paper Figures 1/3: blockwise spectra, gpt2-small against the MLP"
+	@echo "  fig4       paper Figure 4: heatmaps of pairwise JS distances"
+	@echo "  table1     paper Table 1: JS0 of each model at initialization"
+	@echo "  table3     paper Table 3: JS0 of the MLP against the layer scale c"
+	@echo "  fig6       paper Figure 6: Case 1 block spectra (from our gpt2-small)"
+	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
+	@echo "  fig8       paper Figure 8: GD vs Adam on the quadratic Cases 1, 3 and 4"
 	@echo "  table2     paper Table 2 and Section 3's claims, checked (theory-check)"
 
 setup:
@@ -28,43 +34,108 @@ build: setup
 test: setup
 	$(CARGO) test --workspace
 
-# Until a network is involved: Lanczos tridiagonals of synthetic block
-# spectra (testdata/demo-tridiag.jsonl, made by
-# `cargo run -p lanczos --example synthetic_tridiag`).
-demo: build
+# The main job: Hessian spectra of a small GPT-2 (nanoGPT names, Shakespeare
+# characters) and of the paper's MLP (MNIST) at initialization, block by block,
+# and the heterogeneity (JS0) of each, with bootstrap intervals.
+GPT_BLOCKS := --split-qkv --block wte --block wpe --block 'h.*.attn.w?' --block 'h.*.attn.c_proj.weight' --block 'h.*.mlp.*.weight'
+MLP_BLOCKS := --block 'fc*.weight'
+
+$(OUT)/gpt2-small.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl \
-	  | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
-	  | tee $(OUT)/demo.jsonl | jq -c 'select(.type == "heterogeneity")'
+	$(RELEASE)/hvp-dump --model gpt2-small $(GPT_BLOCKS) > $@.part && mv $@.part $@
+
+$(OUT)/mlp.tridiag.jsonl: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model mlp $(MLP_BLOCKS) > $@.part && mv $@.part $@
+
+$(OUT)/%.density.jsonl: $(OUT)/%.tridiag.jsonl
+	$(RELEASE)/slq-density $< > $@
+
+demo: $(OUT)/gpt2-small.density.jsonl $(OUT)/mlp.density.jsonl
+	cat $^ | $(RELEASE)/block-js --bootstrap 100 --seed 1 | tee $(OUT)/demo.jsonl \
+	  | jq -c 'select(.type == "heterogeneity") | {model, metric, JS0: .value, se, ci90, blocks: (.blocks | length)}'
+
+# The spectral core alone, on Lanczos tridiagonals of synthetic block spectra
+# (testdata/demo-tridiag.jsonl, made by `cargo run -p lanczos --example synthetic_tridiag`).
+demo-synthetic: build
+	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
+	  | jq -c 'select(.type == "heterogeneity")'
 
 bench: build
 	scripts/bench
 
-figures: fig-demo fig8 table2
+figures: fig1 fig4 table1 table3 fig6 fig8 table2 fig-demo
 
-fig-demo: build
+# Figures 1/3: blockwise spectra at initialization, Transformer against MLP,
+# on log10|eigenvalue| (the spectra span many decades).
+fig1: $(OUT)/gpt2-small.tridiag.jsonl $(OUT)/mlp.tridiag.jsonl
+	cat $^ | $(RELEASE)/slq-density --log --sigma 0.05 --format csv > $(OUT)/fig1.csv
+	gnuplot -e "in='$(OUT)/fig1.csv'; out='$(OUT)/fig1.png'; models='gpt2-small mlp'; xlabel='log10 |eigenvalue|'" scripts/gnuplot/densities.gp
+	@echo "wrote $(OUT)/fig1.png"
+
+# Figure 4: pairwise JS distances between blocks.
+fig4: $(OUT)/gpt2-small.density.jsonl $(OUT)/mlp.density.jsonl
+	cat $^ | $(RELEASE)/block-js --format matrix > $(OUT)/fig4.dat
+	gnuplot -e "in='$(OUT)/fig4.dat'; out='$(OUT)/fig4-gpt2-small.png'; model='gpt2-small'" scripts/gnuplot/heatmap.gp
+	gnuplot -e "in='$(OUT)/fig4.dat'; out='$(OUT)/fig4-mlp.png'; model='mlp'" scripts/gnuplot/heatmap.gp
+	@echo "wrote $(OUT)/fig4-gpt2-small.png $(OUT)/fig4-mlp.png"
+
+# Table 1: JS0 of each model at initialization, in both metrics.
+table1: $(OUT)/gpt2-small.density.jsonl $(OUT)/mlp.density.jsonl
+	( cat $^ | $(RELEASE)/block-js --format csv ; cat $^ | $(RELEASE)/block-js --metric skl-floored --format csv ) \
+	  | awk -F, '$$1=="heterogeneity" {printf "%-14s %-12s %12.6g\n", $$2, $$5, $$6}' \
+	  | (printf "%-14s %-12s %12s\n" model metric JS0; cat) | tee $(OUT)/table1.txt
+
+# Table 3: the MLP with each layer's output scaled by c (paper Section 2.4).
+# The paper's own computation returned NaN at c >= 9; ours stays finite.
+LAYER_SCALES ?= 1 2 4 6 8 9 10
+table3: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl --log --sigma 0.02 --format csv > $(OUT)/demo-densities.csv
-	gnuplot -e "in='$(OUT)/demo-densities.csv'; out='$(OUT)/demo-densities.png'; models='synthetic-homogeneous synthetic-heterogeneous'; xlabel='log10 |eigenvalue|'" scripts/gnuplot/densities.gp
-	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl | $(RELEASE)/block-js --format matrix > $(OUT)/demo-js.dat
-	gnuplot -e "in='$(OUT)/demo-js.dat'; out='$(OUT)/demo-js-heterogeneous.png'; model='synthetic-heterogeneous'" scripts/gnuplot/heatmap.gp
-	@echo "wrote $(OUT)/demo-densities.png $(OUT)/demo-js-heterogeneous.png"
+	@for c in $(LAYER_SCALES); do \
+	  $(RELEASE)/hvp-dump --model mlp --layer-scale $$c $(MLP_BLOCKS) --probes 5 --steps 50 \
+	    | $(RELEASE)/slq-density | $(RELEASE)/block-js --format csv \
+	    | awk -F, -v c=$$c '$$1=="heterogeneity" {print c "," $$6}'; \
+	done | (echo "c,JS0"; cat) | tee $(OUT)/table3.csv
+
+# Figure 6 / Case 1: block spectra sampled from our own gpt2-small densities:
+# embedding, last layer's query and value, last layer's MLP fc.
+$(OUT)/case1-spectra.density.jsonl: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model gpt2-small --split-qkv --block wte --block h.1.attn.wq --block h.1.attn.wv \
+	  --block h.1.mlp.c_fc.weight | $(RELEASE)/slq-density > $@.part && mv $@.part $@
+
+$(OUT)/quad-case1.jsonl: $(OUT)/case1-spectra.density.jsonl
+	$(RELEASE)/quad-sim --case 1 --spectra $< --emit-spectra --iters 5000 --every 10 \
+	  --optimizer gd --optimizer adam --optimizer adam-frozen > $@
+
+fig6: $(OUT)/quad-case1.jsonl
+	jq -r 'select(.type=="spectrum") | .block as $$b | .eigenvalues[] | [$$b, .] | @csv' $< > $(OUT)/fig6.csv
+	gnuplot -e "in='$(OUT)/fig6.csv'; out='$(OUT)/fig6.png'; title='Case 1: block spectra from gpt2-small (ours)'" scripts/gnuplot/fig67.gp
+	@echo "wrote $(OUT)/fig6.png"
 
 # Section 3: GD (eta = 2/(mu+L)), Adam beta2 = 0.999 (tuned) and Adam beta2 = 1
-# (frozen D0) on the heterogeneous Case 3 and homogeneous Case 4.
-$(OUT)/quad-case%.jsonl: build
+# (frozen D0) on the heterogeneous Case 3 and the homogeneous Case 4.
+$(OUT)/quad-case3.jsonl $(OUT)/quad-case4.jsonl: $(OUT)/quad-case%.jsonl: | build
 	@mkdir -p $(OUT)
 	$(RELEASE)/quad-sim --case $* --iters 5000 --every 10 --optimizer gd --optimizer adam --optimizer adam-frozen > $@
 
 $(OUT)/quad-case%.csv: $(OUT)/quad-case%.jsonl
 	jq -r 'select(.type == "iterate") | [(.optimizer + (if .beta2 then "(beta2=\(.beta2))" else "" end)), .t, .grad_norm] | @csv' $< > $@
 
-fig8: $(OUT)/quad-case3.csv $(OUT)/quad-case4.csv
-	gnuplot -e "files='$^'; titles='Case_3_(heterogeneous) Case_4_(homogeneous)'; out='$(OUT)/fig8.png'" scripts/gnuplot/fig8.gp
+fig8: $(OUT)/quad-case1.csv $(OUT)/quad-case3.csv $(OUT)/quad-case4.csv
+	gnuplot -e "files='$^'; titles='Case_1_(gpt2-small_spectra) Case_3_(heterogeneous) Case_4_(homogeneous)'; out='$(OUT)/fig8.png'" scripts/gnuplot/fig8.gp
 	@echo "wrote $(OUT)/fig8.png"
 
-table2: $(OUT)/quad-case3.jsonl $(OUT)/quad-case4.jsonl
+table2: $(OUT)/quad-case1.jsonl $(OUT)/quad-case3.jsonl $(OUT)/quad-case4.jsonl
 	cat $^ | $(RELEASE)/theory-check --format table | tee $(OUT)/table2.txt
+
+fig-demo: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl --log --sigma 0.02 --format csv > $(OUT)/demo-densities.csv
+	gnuplot -e "in='$(OUT)/demo-densities.csv'; out='$(OUT)/demo-densities.png'; models='synthetic-homogeneous synthetic-heterogeneous'; xlabel='log10 |eigenvalue|'" scripts/gnuplot/densities.gp
+	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl | $(RELEASE)/block-js --format matrix > $(OUT)/demo-js.dat
+	gnuplot -e "in='$(OUT)/demo-js.dat'; out='$(OUT)/demo-js-heterogeneous.png'; model='synthetic-heterogeneous'" scripts/gnuplot/heatmap.gp
+	@echo "wrote $(OUT)/demo-densities.png $(OUT)/demo-js-heterogeneous.png"
 
 clean-out:
 	rm -rf $(OUT)
