@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use clap::Parser;
 use lanczos::{derive_seed, lanczos_with_progress, LanczosError, Options, Probe, Reorth, SplitMix};
 use nets::blocks::{select, units, Block, Grouping};
-use nets::data::{BatchSpec, DataKind, Shape};
+use nets::data::{BatchSpec, DataKind, Input, Shape};
 use nets::hvp::{dense, BlockHessian};
-use nets::models::{self, ModelOptions, ZOO};
+use nets::models::{self, BnMode, ModelOptions, ZOO};
 use records::{Error, Hessian, Record, RecordWriter, Result, Run, Tridiag};
 
 const TOOL: &str = "hvp-dump";
@@ -33,7 +33,12 @@ one `hessian` record per row. Each (block, probe) start vector has its own seed 
   hvp-dump --model mlp --widths 300,128,64 --layer-scale 2 --block 'fc*' --probes 10
   hvp-dump --model tiny-transformer --block all --exact --dtype f64 > hessian.jsonl
   hvp-dump --model gpt2-nano --split-qkv --block 'h.*.attn.wq' --shard 3/8 > part3.jsonl
-  hvp-dump --model gpt2-nano --checkpoint ckpt.safetensors --micro-batch 2 --block wte"
+  hvp-dump --model gpt2-nano --checkpoint ckpt.safetensors --micro-batch 2 --block wte
+  hvp-dump --model resnet18-narrow --data fashion-mnist --probes 2 --steps 20 | slq-density | block-js
+  hvp-dump --model vit-small --block 'blocks.*.attn.*' | slq-density | block-js
+  hvp-dump --model bert-small --data text --data-path corpus.txt --block 'encoder.*'
+  hvp-dump --model vgg-small --data idx --data-path images.idx.gz --data-path labels.idx.gz
+  hvp-dump --model resnet18-narrow --data npy --data-path my-images/   (images.npy, labels.npy)"
 )]
 struct Args {
     /// Model from the zoo (see --list-models).
@@ -113,9 +118,18 @@ struct Args {
     #[arg(long, default_value = "auto")]
     device: String,
 
-    /// Data: mnist, shakespeare-char, shakespeare-bpe or synthetic (default: the model's).
+    /// Data: mnist, fashion-mnist, shakespeare-char, shakespeare-bpe,
+    /// synthetic, or a user's `idx` (--data-path IMAGES --data-path LABELS),
+    /// `npy` (--data-path DIR with images.npy and labels.npy) or `text`
+    /// (--data-path FILE, one token per character). Default: the model's.
+    /// Image models get 1-channel images replicated to 3 channels and
+    /// resized (bilinear) to their input size.
     #[arg(long)]
     data: Option<DataKind>,
+
+    /// The user's data files for --data idx, npy or text; repeatable.
+    #[arg(long = "data-path", value_name = "PATH")]
+    data_paths: Vec<PathBuf>,
 
     /// Where the data sets are (default: $HESSIAN_BLOCKS_DATA, else data/ of this checkout).
     #[arg(long)]
@@ -150,9 +164,19 @@ struct Args {
     #[arg(long, default_value_t = 1.0)]
     layer_scale: f64,
 
-    /// Transformer layers (tiny-transformer: 1-4, default 1).
+    /// Transformer layers (tiny-transformer: 1-4, default 1; also GPT, ViT, BERT).
     #[arg(long)]
     layers: Option<i64>,
+
+    /// ResNet BatchNorm statistics while the Hessian is taken: `running`
+    /// (default; PyTorch's eval mode, as the authors' code: the stored
+    /// running mean and variance, 0 and 1 at initialization, so each
+    /// example's loss is its own and micro-batches do not change the
+    /// Hessian) or `batch` (train-mode statistics of the Hessian batch,
+    /// running statistics not updated; with --micro-batch, of each
+    /// micro-batch).
+    #[arg(long)]
+    bn: Option<BnMode>,
 
     /// Seed of the weight initialization.
     #[arg(long, default_value_t = 0)]
@@ -200,14 +224,20 @@ fn list_models(data_dir: &std::path::Path) -> Result<()> {
         "{:<18} {:>12}  {:<18} {}\n",
         "model", "parameters", "default data", "description"
     );
+    let chars = nets::data::load_shakespeare(data_dir)
+        .map(|t| nets::data::char_tokens(&t).vocab)
+        .ok();
     for e in ZOO {
-        let tokens = e.name != "mlp";
+        let input = models::arch(e.name, &ModelOptions::default(), 784, 2)?.input();
+        let specials = if input == Input::MaskedLm {
+            nets::data::BERT_SPECIALS
+        } else {
+            0
+        };
         let vocab = match e.default_data {
-            DataKind::ShakespeareChar => nets::data::load_shakespeare(data_dir)
-                .map(|t| nets::data::char_tokens(&t).vocab)
-                .ok(),
+            DataKind::ShakespeareChar => chars.map(|v| v + specials),
             DataKind::ShakespeareBpe => Some(nets::data::GPT2_VOCAB_PADDED),
-            _ => Some(if tokens { 16 } else { 10 }),
+            _ => Some(if input == Input::Tokens { 16 } else { 10 }),
         };
         let params = match vocab {
             Some(v) => models::arch(e.name, &ModelOptions::default(), 784, v)?
@@ -223,6 +253,9 @@ fn list_models(data_dir: &std::path::Path) -> Result<()> {
             e.about
         ));
     }
+    text.push_str(
+        "(image models: parameters for the data's 10 classes; BERT: for Shakespeare's characters plus 4 special tokens)\n",
+    );
     out.write_text(&text)
 }
 
@@ -252,13 +285,15 @@ fn run(args: &Args) -> Result<()> {
         widths: args.widths.clone(),
         layer_scale: args.layer_scale,
         layers: args.layers,
+        bn: args.bn,
     };
 
     // Data first: the vocabulary sizes the model.
-    let tokens = name != "mlp";
-    let context = models::arch(name, &opts, 784, 2)?.block_size();
+    let shape_arch = models::arch(name, &opts, 784, 2)?;
+    let input = shape_arch.input();
+    let context = shape_arch.block_size();
     let seq_len = args.seq_len.or(context).unwrap_or(0);
-    if let (Some(c), true) = (context, tokens) {
+    if let Some(c) = context {
         if seq_len > c {
             return Err(Error::usage(format!(
                 "--seq-len {seq_len} exceeds the model's context {c}"
@@ -272,7 +307,8 @@ fn run(args: &Args) -> Result<()> {
         seq_len,
         seed: args.data_seed,
         synthetic_vocab: args.vocab,
-        tokens,
+        input,
+        paths: args.data_paths.clone(),
     };
     let loaded = nets::data::load(&spec, kind)?;
     let (input, classes) = match loaded.shape {
@@ -281,6 +317,7 @@ fn run(args: &Args) -> Result<()> {
     };
     let arch = models::arch(name, &opts, input, classes)?;
     let model = models::build(&arch, kind, device, args.init_seed);
+    model.net.check(&loaded.batch)?;
     if let Some(p) = &args.checkpoint {
         nets::checkpoint::load(&model.vs, p)?;
     }

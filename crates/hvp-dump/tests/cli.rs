@@ -459,6 +459,14 @@ fn list_models_and_blocks() {
         "gpt2-small",
         "gpt2-nano",
         "gpt2 ",
+        "resnet18-narrow",
+        "resnet18 ",
+        "vgg-small",
+        "vgg16",
+        "vit-small",
+        "vit-base",
+        "bert-small",
+        "bert ",
     ] {
         assert!(m.contains(name), "{m}");
     }
@@ -514,4 +522,245 @@ fn dependency_tree_has_no_blas_or_lapack() {
             );
         }
     }
+}
+
+/// Pipe `input` through a sibling binary (slq-density, block-js) when it
+/// has been built beside hvp-dump.
+fn through(tool: &str, input: &str) -> Option<String> {
+    use std::io::Write;
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hvp-dump")).with_file_name(tool);
+    if !exe.exists() {
+        eprintln!(
+            "{tool} not built at {}: pipeline part skipped",
+            exe.display()
+        );
+        return None;
+    }
+    let mut child = Command::new(&exe)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{tool} failed");
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn small_families_run_through_the_pipeline() {
+    for (model, blocks) in [
+        (
+            "resnet18-narrow",
+            ["layer1.0.conv1", "layer4.1.conv2", "fc.weight"],
+        ),
+        (
+            "vgg-small",
+            [
+                "features.0.weight",
+                "features.24.weight",
+                "classifier.6.weight",
+            ],
+        ),
+        (
+            "vit-small",
+            [
+                "blocks.0.attn.qkv.weight",
+                "blocks.1.mlp.fc1.weight",
+                "head.weight",
+            ],
+        ),
+        (
+            "bert-small",
+            [
+                "embedding.token",
+                "encoder.0.query.weight",
+                "encoder.1.fc2.weight",
+            ],
+        ),
+    ] {
+        let mut args = vec![
+            "--model",
+            model,
+            "--device",
+            "cpu",
+            "--probes",
+            "2",
+            "--steps",
+            "5",
+            "--batch-size",
+            "4",
+        ];
+        for b in &blocks {
+            args.extend(["--block", b]);
+        }
+        let t0 = std::time::Instant::now();
+        let text = ok(&args);
+        let recs = records(&text);
+        assert_eq!(recs.len(), 1 + 3 * 2, "{model}");
+        assert_eq!(recs[0]["model"], model);
+        for r in &recs[1..] {
+            assert_eq!(r["type"], "tridiag");
+            assert!(floats(&r["alpha"]).iter().all(|a| a.is_finite()));
+        }
+        let Some(dens) = through("slq-density", &text) else {
+            continue;
+        };
+        let Some(js) = through("block-js", &dens) else {
+            continue;
+        };
+        let h: Vec<Value> = records(&js)
+            .into_iter()
+            .filter(|r| r["type"] == "heterogeneity")
+            .collect();
+        assert_eq!(h.len(), 1, "{model}");
+        let v = h[0]["value"].as_f64().unwrap();
+        assert!(v.is_finite() && v >= 0.0, "{model}: JS0 {v}");
+        eprintln!("{model}: JS0 {v:.4} in {:.1?}", t0.elapsed());
+    }
+    // Same arguments, same bytes; --bn batch changes the Hessian.
+    let args = [
+        "--model",
+        "resnet18-narrow",
+        "--device",
+        "cpu",
+        "--block",
+        "fc.weight",
+        "--probes",
+        "1",
+        "--steps",
+        "4",
+        "--batch-size",
+        "4",
+        "--data",
+        "fashion-mnist",
+    ];
+    let a = ok(&args);
+    assert_eq!(a, ok(&args));
+    let b = ok(&with(&args, &["--bn", "batch"]));
+    assert_ne!(body(&a), body(&b));
+}
+
+#[test]
+fn user_data_idx_npy_and_text() {
+    let dir = std::env::temp_dir().join(format!("hvp-dump-user-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // An IDX pair: 12 images of 20 x 20, 3 classes.
+    let (n, s) = (12usize, 20usize);
+    let mut img = vec![0u8, 0, 8, 3];
+    for d in [n, s, s] {
+        img.extend((d as u32).to_be_bytes());
+    }
+    img.extend((0..n * s * s).map(|i| (i * 37 % 256) as u8));
+    let mut lab = vec![0u8, 0, 8, 1];
+    lab.extend((n as u32).to_be_bytes());
+    lab.extend((0..n).map(|i| (i % 3) as u8));
+    let (ip, lp) = (dir.join("img.idx"), dir.join("lab.idx"));
+    std::fs::write(&ip, &img).unwrap();
+    std::fs::write(&lp, &lab).unwrap();
+    let common = [
+        "--device",
+        "cpu",
+        "--block",
+        "fc.weight",
+        "--probes",
+        "1",
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--model",
+        "resnet18-narrow",
+    ];
+    let recs = records(&ok(&with(
+        &common,
+        &[
+            "--data",
+            "idx",
+            "--data-path",
+            ip.to_str().unwrap(),
+            "--data-path",
+            lp.to_str().unwrap(),
+        ],
+    )));
+    assert_eq!(recs[1]["dim"], 3 * 64, "3 classes from the labels");
+    fails(
+        &with(
+            &common,
+            &["--data", "idx", "--data-path", ip.to_str().unwrap()],
+        ),
+        2,
+        &["--data idx needs two --data-path"],
+    );
+    // A directory of .npy arrays: u8 images [N, H, W, 3], int64 labels.
+    let npy = dir.join("npy");
+    std::fs::create_dir_all(&npy).unwrap();
+    let x = tch::Tensor::from_slice(&img[16..16 + n * s * s])
+        .view([n as i64, s as i64, s as i64, 1])
+        .repeat([1, 1, 1, 3]);
+    x.write_npy(npy.join("images.npy")).unwrap();
+    tch::Tensor::from_slice(&(0..n as i64).map(|i| i % 4).collect::<Vec<_>>())
+        .write_npy(npy.join("labels.npy"))
+        .unwrap();
+    let recs = records(&ok(&with(
+        &common,
+        &["--data", "npy", "--data-path", npy.to_str().unwrap()],
+    )));
+    assert_eq!(recs[1]["dim"], 4 * 64);
+    // Wrong channels: a clear error.
+    tch::Tensor::zeros([4, 2, 5, 5], (tch::Kind::Float, tch::Device::Cpu))
+        .write_npy(npy.join("images.npy"))
+        .unwrap();
+    fails(
+        &with(
+            &common,
+            &["--data", "npy", "--data-path", npy.to_str().unwrap()],
+        ),
+        1,
+        &["images.npy", "C 1 or 3"],
+    );
+    // A plain text file for BERT (and GPT).
+    let txt = dir.join("corpus.txt");
+    std::fs::write(
+        &txt,
+        "the quick brown fox jumps over the lazy dog. ".repeat(40),
+    )
+    .unwrap();
+    for model in ["bert-small", "gpt2-small"] {
+        let recs = records(&ok(&[
+            "--model",
+            model,
+            "--device",
+            "cpu",
+            "--data",
+            "text",
+            "--data-path",
+            txt.to_str().unwrap(),
+            "--block",
+            "all",
+            "--probes",
+            "1",
+            "--steps",
+            "3",
+            "--batch-size",
+            "2",
+        ]));
+        assert_eq!(recs.len(), 2, "{model}");
+    }
+    fails(
+        &["--model", "gpt2-small", "--bn", "batch"],
+        2,
+        &["--bn applies to the ResNet models only"],
+    );
+    fails(
+        &["--model", "vit-small", "--data", "shakespeare-char"],
+        2,
+        &["no images"],
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;
 
-use crate::models::named_parameters;
+use crate::models::named_variables;
 use crate::{Error, Result};
 
-/// Write every parameter (CPU, its own dtype) to a safetensors file.
+/// Write every parameter and buffer (BatchNorm running statistics), on the
+/// CPU in its own dtype, to a safetensors file.
 pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
-    let named: Vec<(String, Tensor)> = named_parameters(vs)
+    let named: Vec<(String, Tensor)> = named_variables(vs)
         .into_iter()
         .map(|(n, t)| (n, t.detach().to_device(tch::Device::Cpu).contiguous()))
         .collect();
@@ -23,7 +24,8 @@ pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
 /// the full lists, when tensors are missing, unexpected or mis-shaped; then
 /// nothing is changed. Accepted quietly: a `_orig_mod.` prefix
 /// (torch.compile), and nanoGPT's `lm_head.weight` when it equals
-/// `transformer.wte.weight` (tied weights).
+/// `transformer.wte.weight` (tied weights), and torchvision's BatchNorm
+/// counters `*.num_batches_tracked`.
 pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
     let file = Tensor::read_safetensors(path)
         .map_err(|e| Error::invalid(format!("cannot read checkpoint {}: {e}", path.display())))?;
@@ -39,7 +41,7 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
         })
         .collect();
     file.sort_by(|a, b| a.0.cmp(&b.0));
-    let params = named_parameters(vs);
+    let params = named_variables(vs);
     let mut missing = Vec::new();
     let mut misshaped = Vec::new();
     for (name, t) in &params {
@@ -62,7 +64,11 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
     };
     let unexpected: Vec<String> = file
         .iter()
-        .filter(|(n, f)| !params.iter().any(|(m, _)| m == n) && !tied_ok(n, f))
+        .filter(|(n, f)| {
+            !params.iter().any(|(m, _)| m == n)
+                && !tied_ok(n, f)
+                && !n.ends_with(".num_batches_tracked")
+        })
         .map(|(n, f)| format!("{n} {:?}", f.size()))
         .collect();
     if !(missing.is_empty() && misshaped.is_empty() && unexpected.is_empty()) {

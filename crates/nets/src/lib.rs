@@ -1,9 +1,11 @@
 //! Networks for hessian-blocks, on libtorch through `tch`.
 //!
 //! * [`models`]: the model zoo (`mlp`, `tiny-transformer`, the `gpt2`
-//!   family) built under the reference implementations' parameter names;
-//! * [`data`]: Hessian batches from MNIST, Shakespeare (characters or GPT-2
-//!   BPE) or synthetic data, chosen deterministically from a seed;
+//!   family, ResNet18 and VGG16 in [`cnn`], ViT and BERT in [`encoders`])
+//!   built under the reference implementations' parameter names;
+//! * [`data`]: Hessian batches from MNIST, Fashion-MNIST, Shakespeare
+//!   (characters or GPT-2 BPE), a user's IDX / `.npy` / text files or
+//!   synthetic data, chosen deterministically from a seed;
 //! * [`blocks`]: parameter blocks selected by glob patterns on names;
 //! * [`hvp`]: Hessian-vector products by double backward, restricted to one
 //!   block, as a [`lanczos::SymmetricOperator`];
@@ -13,7 +15,9 @@
 
 pub mod blocks;
 pub mod checkpoint;
+pub mod cnn;
 pub mod data;
+pub mod encoders;
 pub mod hvp;
 pub mod models;
 

@@ -1,11 +1,17 @@
 //! The model zoo. Parameters are created under the reference code's paths
-//! (nanoGPT for the transformers), so block names, checkpoint keys and the
-//! paper's labels agree without a renaming table.
+//! (nanoGPT for the GPT family, torchvision for ResNet18 and VGG16, timm for
+//! ViT, the paper's blog code for BERT), so block names, checkpoint keys and
+//! the paper's labels agree without a renaming table.
+//!
+//! To add a family: a config struct with a `param_count()` computed from
+//! shapes, an [`Arch`] variant, a [`Net`] implementation and rows in [`ZOO`].
 
 use tch::nn::{Init, Path, VarStore};
 use tch::{Device, Kind, Tensor};
 
-use crate::data::{Batch, DataKind};
+pub use crate::cnn::{BnMode, ResNetConfig, VggConfig};
+use crate::data::{Batch, DataKind, Input};
+pub use crate::encoders::{BertConfig, VitConfig};
 use crate::{Error, Result};
 
 /// A network whose loss on a batch can be differentiated twice.
@@ -13,6 +19,16 @@ pub trait Net {
     /// Mean cross-entropy over the batch's examples (tokens for language
     /// models), computed in the network's dtype (no f32 shortcut).
     fn loss(&self, batch: &Batch) -> Tensor;
+    /// Whether the batch has the shape the network reads (checked once,
+    /// before any work, so that bad data is an error and not a crash).
+    fn check(&self, _batch: &Batch) -> Result<()> {
+        Ok(())
+    }
+    /// The network's output (logits) on the batch, where it has one apart
+    /// from the loss.
+    fn output(&self, _batch: &Batch) -> Option<Tensor> {
+        None
+    }
 }
 
 /// Which architecture, with its hyper-parameters.
@@ -20,6 +36,10 @@ pub trait Net {
 pub enum Arch {
     Mlp(MlpConfig),
     Gpt(GptConfig),
+    ResNet(ResNetConfig),
+    Vgg(VggConfig),
+    Vit(VitConfig),
+    Bert(BertConfig),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +107,54 @@ pub const ZOO: &[ZooEntry] = &[
         default_data: DataKind::ShakespeareBpe,
         default_batch: 4,
     },
+    ZooEntry {
+        name: "resnet18-narrow",
+        about: "torchvision ResNet18 at width 8 (8-16-32-64 channels), 32x32 images, --bn running|batch",
+        default_data: DataKind::Mnist,
+        default_batch: 32,
+    },
+    ZooEntry {
+        name: "resnet18",
+        about: "torchvision ResNet18 (11.69M with 1000 classes), 224x224 images, --bn running|batch",
+        default_data: DataKind::Mnist,
+        default_batch: 64,
+    },
+    ZooEntry {
+        name: "vgg-small",
+        about: "torchvision VGG16 layout at 1/8 width (8-16-32-64-64), classifier 64 wide, 1x1 pool, 32x32 images",
+        default_data: DataKind::Mnist,
+        default_batch: 32,
+    },
+    ZooEntry {
+        name: "vgg16",
+        about: "torchvision VGG16 without BatchNorm (138.36M with 1000 classes), 224x224 images, no dropout",
+        default_data: DataKind::Mnist,
+        default_batch: 32,
+    },
+    ZooEntry {
+        name: "vit-small",
+        about: "timm ViT layout, 32x32 images, patch 8, 2 blocks, 2 heads, 32 wide (not timm's ViT-S)",
+        default_data: DataKind::Mnist,
+        default_batch: 32,
+    },
+    ZooEntry {
+        name: "vit-base",
+        about: "timm ViT-B/16 (86.57M with 1000 classes): 224x224, 12 blocks, 12 heads, 768 wide",
+        default_data: DataKind::Mnist,
+        default_batch: 32,
+    },
+    ZooEntry {
+        name: "bert-small",
+        about: "the paper's BERT layout, 2 layers, 2 heads, 32 wide, 32 tokens, masked-LM + next sentence",
+        default_data: DataKind::ShakespeareChar,
+        default_batch: 16,
+    },
+    ZooEntry {
+        name: "bert",
+        about: "the paper's BERT: 2 layers, 12 heads, 768 wide, 64 tokens (37.7M + MLM head at vocab 30522)",
+        default_data: DataKind::ShakespeareChar,
+        default_batch: 32,
+    },
 ];
 
 pub fn zoo_entry(name: &str) -> Result<&'static ZooEntry> {
@@ -105,8 +173,10 @@ pub struct ModelOptions {
     /// MLP hidden widths (None: 300,128,64).
     pub widths: Option<Vec<i64>>,
     pub layer_scale: f64,
-    /// Tiny transformer layers (1-4), or GPT layers override.
+    /// Tiny transformer layers (1-4), or GPT / ViT / BERT layers override.
     pub layers: Option<i64>,
+    /// BatchNorm statistics (ResNet only); None: [`BnMode::default`].
+    pub bn: Option<BnMode>,
 }
 
 impl Default for ModelOptions {
@@ -115,6 +185,7 @@ impl Default for ModelOptions {
             widths: None,
             layer_scale: 1.0,
             layers: None,
+            bn: None,
         }
     }
 }
@@ -128,6 +199,43 @@ pub fn arch(name: &str, opts: &ModelOptions, input: i64, classes_or_vocab: i64) 
             "--widths and --layer-scale apply to --model mlp only",
         ));
     }
+    if opts.bn.is_some() && !name.starts_with("resnet") {
+        return Err(Error::usage("--bn applies to the ResNet models only"));
+    }
+    if opts.layers.is_some() && (name.starts_with("resnet") || name.starts_with("vgg")) {
+        return Err(Error::usage(format!("--layers does not apply to {name}")));
+    }
+    let classes = classes_or_vocab;
+    let resnet = |width: i64, image: i64| {
+        Arch::ResNet(ResNetConfig {
+            width,
+            blocks: [2, 2, 2, 2],
+            classes,
+            image,
+            bn: opts.bn.unwrap_or_default(),
+        })
+    };
+    let vit = |image, patch, dim, depth: i64, heads| {
+        Arch::Vit(VitConfig {
+            image,
+            patch,
+            dim,
+            depth: opts.layers.unwrap_or(depth),
+            heads,
+            mlp: 4 * dim,
+            classes,
+        })
+    };
+    let bert = |dim, layers: i64, heads, seq_len| {
+        Arch::Bert(BertConfig {
+            vocab: classes,
+            dim,
+            layers: opts.layers.unwrap_or(layers),
+            heads,
+            ff: 4 * dim,
+            seq_len,
+        })
+    };
     let gpt = |n_layer: i64, n_head: i64, n_embd: i64, block_size: i64| {
         Arch::Gpt(GptConfig {
             n_layer: opts.layers.unwrap_or(n_layer),
@@ -183,6 +291,28 @@ pub fn arch(name: &str, opts: &ModelOptions, input: i64, classes_or_vocab: i64) 
         "gpt2-small" => gpt(2, 2, 32, 32),
         "gpt2-nano" => gpt(6, 6, 384, 256),
         "gpt2" => gpt(12, 12, 768, 1024),
+        "resnet18-narrow" => resnet(8, 32),
+        "resnet18" => resnet(64, 224),
+        "vgg-small" => Arch::Vgg(VggConfig {
+            widths: [8, 16, 32, 64, 64],
+            repeats: [2, 2, 3, 3, 3],
+            hidden: 64,
+            pool: 1,
+            classes,
+            image: 32,
+        }),
+        "vgg16" => Arch::Vgg(VggConfig {
+            widths: [64, 128, 256, 512, 512],
+            repeats: [2, 2, 3, 3, 3],
+            hidden: 4096,
+            pool: 7,
+            classes,
+            image: 224,
+        }),
+        "vit-small" => vit(32, 8, 32, 2, 2),
+        "vit-base" => vit(224, 16, 768, 12, 12),
+        "bert-small" => bert(32, 2, 2, 32),
+        "bert" => bert(768, 2, 12, 64),
         _ => unreachable!(),
     };
     if let Some(l) = opts.layers {
@@ -210,14 +340,31 @@ impl Arch {
                     2 * ln + (e * 3 * e + 3 * e) + (e * e + e) + (e * h + h) + (h * e + e);
                 v * e + t * e + l * per_layer + ln
             }
+            Arch::ResNet(c) => c.param_count(),
+            Arch::Vgg(c) => c.param_count(),
+            Arch::Vit(c) => c.param_count(),
+            Arch::Bert(c) => c.param_count(),
         }
     }
 
-    /// Context length (transformers) or None.
+    /// Context length (GPT, BERT) or None.
     pub fn block_size(&self) -> Option<i64> {
         match self {
             Arch::Gpt(c) => Some(c.block_size),
-            Arch::Mlp(_) => None,
+            Arch::Bert(c) => Some(c.seq_len),
+            _ => None,
+        }
+    }
+
+    /// What the network reads, so that the data can be prepared for it.
+    pub fn input(&self) -> Input {
+        match self {
+            Arch::Mlp(_) => Input::Features,
+            Arch::Gpt(_) => Input::Tokens,
+            Arch::ResNet(ResNetConfig { image, .. })
+            | Arch::Vgg(VggConfig { image, .. })
+            | Arch::Vit(VitConfig { image, .. }) => Input::Image { size: *image },
+            Arch::Bert(_) => Input::MaskedLm,
         }
     }
 
@@ -227,6 +374,10 @@ impl Arch {
         match self {
             Arch::Mlp(c) => Box::new(Mlp::new(p, c)),
             Arch::Gpt(c) => Box::new(Gpt::new(p, c)),
+            Arch::ResNet(c) => Box::new(crate::cnn::ResNet::new(p, c)),
+            Arch::Vgg(c) => Box::new(crate::cnn::Vgg::new(p, c)),
+            Arch::Vit(c) => Box::new(crate::encoders::Vit::new(p, c)),
+            Arch::Bert(c) => Box::new(crate::encoders::Bert::new(p, c)),
         }
     }
 }
@@ -256,8 +407,21 @@ pub fn build(arch: &Arch, kind: Kind, device: Device, init_seed: u64) -> Built {
     }
 }
 
-/// Named parameters in natural order (h.2 before h.10).
+/// Named trainable parameters in natural order (h.2 before h.10): the
+/// candidates for Hessian blocks. Buffers (BatchNorm running statistics)
+/// are not parameters.
 pub fn named_parameters(vs: &VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = named_variables(vs)
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .collect();
+    v.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+    v
+}
+
+/// Every tensor of the model, buffers included (PyTorch's `state_dict`),
+/// in natural order: what checkpoints hold.
+pub fn named_variables(vs: &VarStore) -> Vec<(String, Tensor)> {
     let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     v.sort_by(|a, b| natural_cmp(&a.0, &b.0));
     v
@@ -308,25 +472,25 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Tensor {
 // ---------------------------------------------------------------------------
 
 /// PyTorch's `nn.Linear` layout: weight [out, in], bias [out].
-struct Linear {
+pub(crate) struct Linear {
     w: Tensor,
     b: Tensor,
 }
 
 impl Linear {
-    fn new(p: &Path, fan_in: i64, fan_out: i64, w_init: Init, b_init: Init) -> Self {
+    pub(crate) fn new(p: &Path, fan_in: i64, fan_out: i64, w_init: Init, b_init: Init) -> Self {
         Linear {
             w: p.var("weight", &[fan_out, fan_in], w_init),
             b: p.var("bias", &[fan_out], b_init),
         }
     }
     /// PyTorch's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
-    fn torch_default(p: &Path, fan_in: i64, fan_out: i64) -> Self {
+    pub(crate) fn torch_default(p: &Path, fan_in: i64, fan_out: i64) -> Self {
         let b = 1.0 / (fan_in as f64).sqrt();
         let u = Init::Uniform { lo: -b, up: b };
         Self::new(p, fan_in, fan_out, u, u)
     }
-    fn forward(&self, x: &Tensor) -> Tensor {
+    pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
         x.matmul(&self.w.tr()) + &self.b
     }
 }

@@ -169,12 +169,27 @@ fn eigenvalues(args: &Args) -> Result<Eigen> {
         (Some(c @ (3 | 4)), Some(_)) => {
             Err(Error::usage(format!("case {c} has fixed eigenvalues: drop --spectra (or drop --case to sample from it)")))
         }
-        (Some(c), None) => Err(Error::usage(missing_spectra_message(c))),
+        (Some(c), None) => match default_spectra(c) {
+            Some(path) => from_spectra(args, Some(c), &path),
+            None => Err(Error::usage(missing_spectra_message(c))),
+        },
         (case, Some(path)) => from_spectra(args, case, path),
         (None, None) => Err(Error::usage(
             "give --case 3 or --case 4, or --case 1/2 (or no case) with --spectra FILE of `density` records",
         )),
     }
+}
+
+/// The spectra file a case uses when --spectra is not given: made by our own
+/// pipeline and shipped in testdata/quad/ (its README has the command). Found
+/// through the source tree the binary was built from.
+fn default_spectra(case: u8) -> Option<PathBuf> {
+    let name = match case {
+        1 => "case1-gpt2-small.density.jsonl",
+        _ => return None,
+    };
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/quad")).join(name);
+    path.exists().then_some(path)
 }
 
 fn missing_spectra_message(case: u8) -> String {

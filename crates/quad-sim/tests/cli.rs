@@ -82,7 +82,6 @@ fn bad_flags() {
         (vec!["--case", "3", "--optimizer", "adam=abc"], "not a positive step"),
         (vec!["--case", "3", "--every", "0"], "--every"),
         (vec!["--case", "3", "--kappa", "50"], "too small"),
-        (vec!["--case", "1"], "--spectra"),
         (vec!["--case", "2"], "ResNet18"),
         (vec![], "--case"),
         (vec!["--case", "7"], "7"),
@@ -92,6 +91,24 @@ fn bad_flags() {
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(o.stdout.is_empty() || !args.is_empty());
     }
+}
+
+/// Case 1 without --spectra samples from the shipped gpt2-small densities,
+/// scaled so that H has condition number exactly kappa.
+#[test]
+fn case1_defaults_to_the_shipped_gpt2_small_spectra() {
+    let o = quad_sim(&["--case", "1", "--iters", "0", "--optimizer", "gd"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let problem: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "problem")
+        .expect("a problem record");
+    assert_eq!(problem["blocks"].as_array().unwrap().len(), 4);
+    let (lo, hi) = (problem["lambda_min"].as_f64().unwrap(), problem["lambda_max"].as_f64().unwrap());
+    assert!((hi / lo - 2000.0).abs() < 1e-9, "condition number {}", hi / lo);
+    assert!(text.contains("case1-gpt2-small.density.jsonl"), "the source names the file");
 }
 
 /// Malformed spectra files are input errors (exit 1) naming the line and field.
