@@ -186,6 +186,7 @@ fn eigenvalues(args: &Args) -> Result<Eigen> {
 fn default_spectra(case: u8) -> Option<PathBuf> {
     let name = match case {
         1 => "case1-gpt2-small.density.jsonl",
+        2 => "case2-resnet18-narrow.density.jsonl",
         _ => return None,
     };
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/quad")).join(name);
@@ -203,7 +204,7 @@ fn missing_spectra_message(case: u8) -> String {
         ("ResNet18's blockwise Hessian spectra (1st-4th convolution layers)", "resnet18", "--block 'conv*' ...")
     };
     format!(
-        "case {case} samples eigenvalues from {what}; no default spectra file is shipped yet. \
+        "case {case} samples eigenvalues from {what}; its default spectra file (testdata/quad/) was not found next to the sources. \
          Make one with our own pipeline and pass it with --spectra, e.g.\n  \
          hvp-dump --model {model} {blocks} | slq-density > testdata/quad/{model}-blocks.density.jsonl\n  \
          quad-sim --case {case} --spectra testdata/quad/{model}-blocks.density.jsonl\n\

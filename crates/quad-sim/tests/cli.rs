@@ -82,7 +82,6 @@ fn bad_flags() {
         (vec!["--case", "3", "--optimizer", "adam=abc"], "not a positive step"),
         (vec!["--case", "3", "--every", "0"], "--every"),
         (vec!["--case", "3", "--kappa", "50"], "too small"),
-        (vec!["--case", "2"], "ResNet18"),
         (vec![], "--case"),
         (vec!["--case", "7"], "7"),
     ] {
@@ -96,8 +95,14 @@ fn bad_flags() {
 /// Case 1 without --spectra samples from the shipped gpt2-small densities,
 /// scaled so that H has condition number exactly kappa.
 #[test]
-fn case1_defaults_to_the_shipped_gpt2_small_spectra() {
-    let o = quad_sim(&["--case", "1", "--iters", "0", "--optimizer", "gd"]);
+fn cases_1_and_2_default_to_the_shipped_spectra() {
+    for (case, file) in [("1", "case1-gpt2-small.density.jsonl"), ("2", "case2-resnet18-narrow.density.jsonl")] {
+        check_default_spectra(case, file);
+    }
+}
+
+fn check_default_spectra(case: &str, file: &str) {
+    let o = quad_sim(&["--case", case, "--iters", "0", "--optimizer", "gd"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = String::from_utf8(o.stdout).unwrap();
     let problem: serde_json::Value = text
@@ -108,7 +113,7 @@ fn case1_defaults_to_the_shipped_gpt2_small_spectra() {
     assert_eq!(problem["blocks"].as_array().unwrap().len(), 4);
     let (lo, hi) = (problem["lambda_min"].as_f64().unwrap(), problem["lambda_max"].as_f64().unwrap());
     assert!((hi / lo - 2000.0).abs() < 1e-9, "condition number {}", hi / lo);
-    assert!(text.contains("case1-gpt2-small.density.jsonl"), "the source names the file");
+    assert!(text.contains(file), "the source names the file");
 }
 
 /// Malformed spectra files are input errors (exit 1) naming the line and field.
