@@ -80,11 +80,23 @@ fig4: $(OUT)/gpt2-small.density.jsonl $(OUT)/mlp.density.jsonl
 	gnuplot -e "in='$(OUT)/fig4.dat'; out='$(OUT)/fig4-mlp.png'; model='mlp'" scripts/gnuplot/heatmap.gp
 	@echo "wrote $(OUT)/fig4-gpt2-small.png $(OUT)/fig4-mlp.png"
 
-# Table 1: JS0 of each model at initialization, in both metrics.
-table1: $(OUT)/gpt2-small.density.jsonl $(OUT)/mlp.density.jsonl
-	( cat $^ | $(RELEASE)/block-js --format csv ; cat $^ | $(RELEASE)/block-js --metric skl-floored --format csv ) \
-	  | awk -F, '$$1=="heterogeneity" {printf "%-14s %-12s %12.6g\n", $$2, $$5, $$6}' \
-	  | (printf "%-14s %-12s %12s\n" model metric JS0; cat) | tee $(OUT)/table1.txt
+# Table 1: JS0 of each model at initialization, in both metrics: the small
+# members of each family (the paper-size ones need a GPU for their Hessians).
+# Weight matrices and convolutions only, as in the paper's figures.
+BLOCKS_resnet18-narrow := --block conv1.weight --block 'layer*.conv*.weight' --block 'layer*.downsample.0.weight' --block fc.weight
+BLOCKS_vgg-small := --block 'features.*.weight' --block 'classifier.*.weight'
+BLOCKS_vit-small := --block patch_embed.proj.weight --block 'blocks.*.attn.*.weight' --block 'blocks.*.mlp.*.weight' --block head.weight
+BLOCKS_bert-small := --block 'embedding.*' --block 'encoder.*.*.weight' --block mask_lm.linear.weight --block next_sentence.linear.weight
+TABLE1_MODELS := gpt2-small mlp resnet18-narrow vgg-small vit-small bert-small
+
+$(OUT)/resnet18-narrow.tridiag.jsonl $(OUT)/vgg-small.tridiag.jsonl $(OUT)/vit-small.tridiag.jsonl $(OUT)/bert-small.tridiag.jsonl: $(OUT)/%.tridiag.jsonl: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model $* $(BLOCKS_$*) > $@.part && mv $@.part $@
+
+table1: $(TABLE1_MODELS:%=$(OUT)/%.density.jsonl)
+	( cat $^ | $(RELEASE)/block-js --bootstrap 100 --seed 1 --format csv ; cat $^ | $(RELEASE)/block-js --metric skl-floored --format csv ) \
+	  | awk -F, '$$1=="heterogeneity" {printf "%-16s %-12s %12.6g %10s\n", $$2, $$5, $$6, $$7}' \
+	  | (printf "%-16s %-12s %12s %10s\n" model metric JS0 se; cat) | tee $(OUT)/table1.txt
 
 # Table 3: the MLP with each layer's output scaled by c (paper Section 2.4).
 # The paper's own computation returned NaN at c >= 9; ours stays finite.
