@@ -2,7 +2,7 @@
 //! without LD_LIBRARY_PATH, and keep `libtorch_cuda.so` in the needed list so
 //! CUDA is found on a GPU machine (the linker drops it silently otherwise).
 //! `DEP_TCH_LIBTORCH_LIB` is set by torch-sys (links = "tch") for crates that
-//! depend on it directly. hvp-dump carries a copy of this file.
+//! depend on it directly. hvp-dump runs this same file (`build = "../nets/build.rs"`).
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
