@@ -255,23 +255,8 @@ fn lanczos_with_full_steps_recovers_the_exact_eigenvalues() {
     }
 
     // The same through slq-density, when it has been built beside us.
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hvp-dump")).with_file_name("slq-density");
-    if exe.exists() {
-        use std::io::Write;
-        let mut child = Command::new(&exe)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(lz_text.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let dens: Vec<Value> = records(&String::from_utf8(out.stdout).unwrap())
+    if let Some(density_text) = through("slq-density", &lz_text) {
+        let dens: Vec<Value> = records(&density_text)
             .into_iter()
             .filter(|r| r["type"] == "density")
             .collect();
@@ -290,11 +275,6 @@ fn lanczos_with_full_steps_recovers_the_exact_eigenvalues() {
         eprintln!(
             "checked {} slq-density nodes against the exact eigenvalues",
             nodes.len()
-        );
-    } else {
-        eprintln!(
-            "slq-density not built at {}: pipeline part skipped",
-            exe.display()
         );
     }
 }
