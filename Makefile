@@ -12,7 +12,7 @@ all: build
 help:
 	@echo "make demo    gpt2-small and the MLP at init: blockwise spectra and JS0 (about 2 min)"
 	@echo "make demo-synthetic  the spectral core alone on a synthetic fixture (seconds)"
-	@echo "make test    install what is missing, then run every test"
+	@echo "make test    install what is missing, then check formatting and lints and run every test"
 	@echo "make bench   speed and accuracy against the Python way (README, 'Speed and accuracy')"
 	@echo "make build   release binaries in $(RELEASE)/"
 	@echo "make figures every figure and table that can be drawn here, into $(OUT)/"
@@ -31,7 +31,10 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
+# Formatting and lints are part of the test: CI holds them.
 test: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
 	$(CARGO) test --workspace
 
 # The main job: Hessian spectra of a small GPT-2 (nanoGPT names, Shakespeare

@@ -5,8 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use lanczos::SplitMix;
-use records::{Density, Distance, Error, Heterogeneity, Record, RecordWriter, Result, Run, Uncertainty};
+use rng::SplitMix;
+use cli::{Error, Groups, Result};
+use records::{Density, Distance, InputLine, Heterogeneity, Record, RecordWriter, Run, Uncertainty};
 use spectra::bootstrap::{resample, summarize};
 use spectra::density::{record_mixture, validate_density};
 use spectra::divergence::{distance, Metric};
@@ -87,7 +88,7 @@ enum Format {
 
 fn main() {
     let args = Args::parse();
-    Error::exit(TOOL, run(&args));
+    cli::exit(TOOL, run(&args));
 }
 
 /// The blocks of one model, in input order.
@@ -124,45 +125,11 @@ fn run(args: &Args) -> Result<()> {
         out.write(&Record::Run(Run::for_tool(TOOL, seed)))?;
     }
 
-    let mut models: Vec<Model> = Vec::new();
-    let mut seen_any = false;
-    for line in records::open_inputs(&args.files)? {
-        let line = line?;
-        seen_any = true;
-        if line.kind != "density" {
-            if jsonl {
-                out.pass_through(&line)?;
-            }
-            continue;
-        }
-        let d: Density = line.parse()?;
-        validate_density(&d).map_err(|(field, msg)| line.error(Some(field), msg))?;
-        let model = match models.iter_mut().find(|m| m.name == d.model) {
-            Some(m) => m,
-            None => {
-                models.push(Model { name: d.model.clone(), blocks: Vec::new(), first: line.location() });
-                models.last_mut().expect("just pushed")
-            }
-        };
-        if model.blocks.iter().any(|b| b.block == d.block) {
-            return Err(line.error(Some("block"), format!("block `{}` of model `{}` appears twice", d.block, d.model)));
-        }
-        if let Some(b0) = model.blocks.first() {
-            if b0.axis != d.axis {
-                return Err(line.error(
-                    Some("axis"),
-                    format!("`{}` but block `{}` of this model is on `{}`: distances need one axis", d.axis, b0.block, b0.axis),
-                ));
-            }
-        }
-        model.blocks.push(d);
-    }
-    if !seen_any {
-        return Err(Error::invalid("no input records (expected `density` records on stdin or in the files given)"));
-    }
-    if models.is_empty() {
-        return Err(Error::invalid("no `density` records in the input"));
-    }
+    let mut models: Groups<String, Vec<Density>> = Groups::new();
+    let pass = if jsonl { Some(&mut out) } else { None };
+    cli::read_records(&args.files, &["density"], pass, |line| add_density(line, &mut models))?.require("`density`")?;
+    let models: Vec<Model> =
+        models.iter().map(|g| Model { name: g.key.clone(), blocks: g.value.clone(), first: g.first.clone() }).collect();
     if let Some(m) = models.iter().find(|m| m.blocks.len() < 2) {
         return Err(Error::invalid(format!(
             "model `{}` (first seen at {}) has {} block; distances need at least two",
@@ -189,6 +156,26 @@ fn run(args: &Args) -> Result<()> {
             Format::Matrix => out.write_text(&matrix_text(m, &result))?,
         }
     }
+    Ok(())
+}
+
+/// Add one `density` record to its model, refusing a block seen twice or an
+/// axis that differs from the model's other blocks.
+fn add_density(line: &InputLine, models: &mut Groups<String, Vec<Density>>) -> Result<()> {
+    let d: Density = line.parse()?;
+    validate_density(&d).map_err(|(field, msg)| line.error(Some(field), msg))?;
+    let blocks = &mut models.entry(d.model.clone(), || line.location(), Vec::new).value;
+    if blocks.iter().any(|b| b.block == d.block) {
+        let msg = format!("block `{}` of model `{}` appears twice", d.block, d.model);
+        return Err(line.error(Some("block"), msg).into());
+    }
+    if let Some(b0) = blocks.first() {
+        if b0.axis != d.axis {
+            let msg = format!("`{}` but block `{}` of this model is on `{}`: distances need one axis", d.axis, b0.block, b0.axis);
+            return Err(line.error(Some("axis"), msg).into());
+        }
+    }
+    blocks.push(d);
     Ok(())
 }
 
@@ -249,7 +236,7 @@ fn compare_model(m: &Model, metric: Metric, args: &Args) -> Result<ModelResult> 
 /// so the mean's spread includes the correlation between pairs.
 fn bootstrap(m: &Model, pairs: &[(usize, usize)], metric: Metric, args: &Args) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
     let show = std::io::stderr().is_terminal();
-    let mut rng = SplitMix::new(lanczos::derive_seed(args.seed, &[m.name.as_bytes()]));
+    let mut rng = SplitMix::new(rng::derive_seed(args.seed, &[m.name.as_bytes()]));
     let probe_ids: Vec<Vec<u32>> = m
         .blocks
         .iter()
@@ -293,26 +280,20 @@ fn bootstrap(m: &Model, pairs: &[(usize, usize)], metric: Metric, args: &Args) -
 }
 
 fn csv_rows(result: &ModelResult, header: bool) -> Result<String> {
-    let err = |e: csv::Error| Error::invalid(format!("writing CSV: {e}"));
-    let mut w = csv::Writer::from_writer(Vec::new());
-    if header {
-        w.write_record(["kind", "model", "a", "b", "metric", "value", "se", "ci90_lo", "ci90_hi"]).map_err(err)?;
-    }
+    let names = ["kind", "model", "a", "b", "metric", "value", "se", "ci90_lo", "ci90_hi"];
     let unc = |u: &Option<Uncertainty>| match u {
         Some(u) => [u.se.to_string(), u.ci90[0].to_string(), u.ci90[1].to_string()],
         None => [String::new(), String::new(), String::new()],
     };
+    let mut rows: Vec<[String; 9]> = Vec::with_capacity(result.distances.len() + 1);
     for d in &result.distances {
         let [se, lo, hi] = unc(&d.uncertainty);
-        w.write_record(["distance", &d.model, &d.a, &d.b, &d.metric, &d.value.to_string(), &se, &lo, &hi])
-            .map_err(err)?;
+        rows.push(["distance".into(), d.model.clone(), d.a.clone(), d.b.clone(), d.metric.clone(), d.value.to_string(), se, lo, hi]);
     }
     let h = &result.heterogeneity;
     let [se, lo, hi] = unc(&h.uncertainty);
-    w.write_record(["heterogeneity", &h.model, "", "", &h.metric, &h.value.to_string(), &se, &lo, &hi])
-        .map_err(err)?;
-    let bytes = w.into_inner().map_err(|e| Error::invalid(format!("writing CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::invalid(format!("writing CSV: {e}")))
+    rows.push(["heterogeneity".into(), h.model.clone(), String::new(), String::new(), h.metric.clone(), h.value.to_string(), se, lo, hi]);
+    cli::csv_text(header.then_some(&names[..]), rows)
 }
 
 /// A symmetric distance matrix with block names as row and column headers,

@@ -1,59 +1,18 @@
 //! block-js as a user meets it: real pipelines from the fixture, closed
 //! forms through the whole tool, bad input, exit codes.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use testkit::{records, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_block-js");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/demo-tridiag.jsonl");
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_bin(bin: &str, args: &[&str], stdin: &str) -> Out {
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut sin = child.stdin.take().unwrap();
-    let input = stdin.to_string();
-    let writer = std::thread::spawn(move || {
-        let _ = sin.write_all(input.as_bytes());
-    });
-    let o = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(o.stdout).unwrap(),
-        stderr: String::from_utf8(o.stderr).unwrap(),
-    }
-}
-
-fn run(args: &[&str], stdin: &str) -> Out {
-    run_bin(BIN, args, stdin)
+fn run(args: &[&str], stdin: &str) -> Output {
+    testkit::run(BIN, args, stdin)
 }
 
 /// The fixture's densities, made by the sibling slq-density binary.
 fn fixture_densities() -> String {
-    let slq = BIN.replace("block-js", "slq-density");
-    if !std::path::Path::new(&slq).exists() {
-        // cargo builds every binary of the workspace for `cargo test --workspace`;
-        // when only this crate is tested, build the sibling first.
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "slq-density"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    let o = run_bin(&slq, &[FIXTURE], "");
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    o.stdout
+    testkit::through("slq-density", &[FIXTURE], "")
 }
 
 /// A density record with the given nodes and weights, one probe per node group.
@@ -65,14 +24,6 @@ fn density(model: &str, block: &str, nodes: &[f64], weights: &[f64], probes: &[u
         "grid": [0.0], "density": [0.0], "lambda_min": 0.0, "lambda_max": 0.0, "trace": 0.0
     })
     .to_string()
-}
-
-fn records(stdout: &str, kind: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["type"] == kind)
-        .collect()
 }
 
 #[test]

@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
-use lanczos::{derive_seed, lanczos_with_progress, LanczosError, Options, Probe, Reorth, SplitMix};
+use lanczos::{lanczos_with_progress, LanczosError, Options, Probe, Reorth};
+use rng::{derive_seed, SplitMix};
 use nets::blocks::{select, units, Block, Grouping};
 use nets::data::{BatchSpec, DataKind, Input, Shape};
 use nets::hvp::{dense, BlockHessian};

@@ -15,7 +15,8 @@
 //! heterogeneous input for benchmarks (block k scaled by 10^(Dk/(N-1) - 2),
 //! D = `--decades`, default 4).
 
-use lanczos::{derive_seed, lanczos, DenseSymmetric, Options, Probe, SplitMix};
+use lanczos::{lanczos, DenseSymmetric, Options, Probe};
+use rng::{derive_seed, SplitMix};
 use records::{Record, Run, Tridiag};
 
 const SEED: u64 = 2024;

@@ -2,10 +2,11 @@
 //!
 //! The algorithm needs only matrix-vector products, dot products and axpys,
 //! so it has no BLAS/LAPACK dependency and can sit in the dependency tree of
-//! a libtorch binary without rerouting libtorch's matmuls (see DESIGN.md).
+//! a libtorch binary without rerouting libtorch's matmuls (docs/libtorch.md).
 //!
 //! ```
-//! use lanczos::{lanczos, DenseSymmetric, Options, Probe, SplitMix};
+//! use lanczos::{lanczos, DenseSymmetric, Options, Probe};
+//! use rng::SplitMix;
 //! let a = DenseSymmetric::diagonal(&[1.0, 2.0, 3.0]);
 //! let v = Probe::Gaussian.vector(3, &mut SplitMix::new(7));
 //! let t = lanczos(&mut { a }, &v, &Options::default()).unwrap();
@@ -14,11 +15,9 @@
 
 mod operator;
 mod probe;
-mod rng;
 
 pub use operator::{DenseSymmetric, SymmetricOperator};
 pub use probe::Probe;
-pub use rng::{derive_seed, SplitMix};
 
 /// Reorthogonalization strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

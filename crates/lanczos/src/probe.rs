@@ -1,4 +1,4 @@
-use crate::SplitMix;
+use rng::SplitMix;
 
 /// Distribution of Lanczos start vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

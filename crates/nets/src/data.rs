@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lanczos::SplitMix;
+use rng::SplitMix;
 use tch::{Device, Kind, Tensor};
 
 use crate::{Error, Result};
@@ -829,7 +829,7 @@ pub fn load(spec: &BatchSpec, kind: Kind) -> Result<Loaded> {
             "--data-path applies to --data idx, npy or text only",
         ));
     }
-    let mut rng = SplitMix::new(lanczos::derive_seed(
+    let mut rng = SplitMix::new(rng::derive_seed(
         spec.seed,
         &[b"hessian-batch", spec.kind.name().as_bytes()],
     ));

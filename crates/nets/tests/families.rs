@@ -6,7 +6,8 @@
 mod common;
 
 use common::*;
-use lanczos::{SplitMix, SymmetricOperator};
+use lanczos::{SymmetricOperator};
+use rng::SplitMix;
 use nets::data::{self, Batch, BatchSpec, DataKind, Input, Shape};
 use nets::hvp::BlockHessian;
 use nets::models::{

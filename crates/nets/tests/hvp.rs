@@ -6,7 +6,8 @@
 mod common;
 
 use common::*;
-use lanczos::{SplitMix, SymmetricOperator};
+use lanczos::{SymmetricOperator};
+use rng::SplitMix;
 use nets::blocks::Block;
 use nets::data::Batch;
 use nets::hvp::{perturb, BlockHessian};

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
-use lanczos::{derive_seed, SplitMix};
+use rng::{derive_seed, SplitMix};
 use quadratic::{cases, optim, theory, Method, OptSpec, Quadratic, RunOptions};
 use records::{Density, Error, Iterate, Problem, ProblemBlock, Record, RecordWriter, Result, Run, Spectrum, Tune};
 

@@ -1,6 +1,6 @@
 //! Eigenvalues of the paper's Cases 1-4, and their generalisations.
 
-use lanczos::SplitMix;
+use rng::SplitMix;
 
 /// The sorted global eigenvalue set that Cases 3 and 4 split among blocks.
 ///
@@ -147,9 +147,9 @@ pub fn build(
     eigenvalues: &[Vec<f64>],
     seed: u64,
 ) -> Result<(crate::Quadratic, Vec<f64>), String> {
-    let mut rot = SplitMix::new(lanczos::derive_seed(seed, &[b"rotation"]));
+    let mut rot = SplitMix::new(rng::derive_seed(seed, &[b"rotation"]));
     let q = crate::Quadratic::rotated(names, eigenvalues, &mut rot)?;
-    let mut r0 = SplitMix::new(lanczos::derive_seed(seed, &[b"w0"]));
+    let mut r0 = SplitMix::new(rng::derive_seed(seed, &[b"w0"]));
     let w0 = q.gaussian_start(&mut r0);
     Ok((q, w0))
 }

@@ -9,7 +9,7 @@
 //! linear term h is 0, so w* = 0, L* = 0 and the loss gap 1/2 w^T H w is
 //! computed without cancellation down to the smallest normal numbers.
 //!
-//! Everything random comes from [`lanczos::SplitMix`] seeds, so a seed fixes
+//! Everything random comes from [`rng::SplitMix`] seeds, so a seed fixes
 //! every number; matrix-vector products are plain loops in a fixed order (no
 //! BLAS), so the trajectories are bit-for-bit reproducible.
 

@@ -1,6 +1,6 @@
 //! Blocks H_l = Q_l diag(lambda) Q_l^T and the block-diagonal problem.
 
-use lanczos::SplitMix;
+use rng::SplitMix;
 
 /// One diagonal block: its requested eigenvalues, eigenvectors and the
 /// dense symmetric matrix they make.

@@ -1,6 +1,6 @@
 //! The library against closed forms.
 
-use lanczos::SplitMix;
+use rng::SplitMix;
 use ndarray::Array2;
 use ndarray_linalg::{EigValsh, UPLO};
 use quadratic::{cases, optim, theory, Block, Method, OptSpec, Quadratic, RunOptions};

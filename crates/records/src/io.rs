@@ -135,7 +135,7 @@ impl<W: Write> RecordWriter<W> {
     /// Serialize `record` and write it as one line.
     pub fn write<T: Serialize>(&mut self, record: &T) -> Result<()> {
         let mut line = serde_json::to_string(record)
-            .map_err(|e| Error::numeric(format!("cannot serialize record: {e}")))?;
+            .map_err(|e| Error::Serialize(e.to_string()))?;
         line.push('\n');
         self.write_line_raw(&line)
     }

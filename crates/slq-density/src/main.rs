@@ -1,10 +1,10 @@
 //! slq-density: tridiag records in, one density record per block out.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use records::{Density, Error, InputLine, RecordWriter, Result, Run, Tridiag};
+use cli::{Error, Groups, Result};
+use records::{Density, InputLine, RecordWriter, Run, Tridiag};
 use spectra::density::{pool_density, Axis, DensityOptions, Normalize, ProbeRule, SigmaRule};
 
 const TOOL: &str = "slq-density";
@@ -102,7 +102,7 @@ enum Format {
 
 fn main() {
     let args = Args::parse();
-    Error::exit(TOOL, run(&args));
+    cli::exit(TOOL, run(&args));
 }
 
 fn options(args: &Args) -> Result<DensityOptions> {
@@ -145,12 +145,13 @@ fn options(args: &Args) -> Result<DensityOptions> {
     })
 }
 
-/// The probes of one (model, block), and where the block was first seen.
+/// The probes of one (model, block).
 struct BlockProbes {
     dim: u64,
-    first: String,
     rules: Vec<ProbeRule>,
 }
+
+type Blocks = Groups<(String, String), BlockProbes>;
 
 fn run(args: &Args) -> Result<()> {
     let opts = options(args)?;
@@ -161,31 +162,14 @@ fn run(args: &Args) -> Result<()> {
     }
 
     // Blocks keep the order in which they first appear.
-    let mut order: Vec<(String, String)> = Vec::new();
-    let mut blocks: BTreeMap<(String, String), BlockProbes> = BTreeMap::new();
-    let mut seen_any = false;
-    for line in records::open_inputs(&args.files)? {
-        let line = line?;
-        seen_any = true;
-        if line.kind != "tridiag" {
-            if jsonl {
-                out.pass_through(&line)?;
-            }
-            continue;
-        }
-        add_tridiag(&line, &mut order, &mut blocks)?;
-    }
-    if !seen_any {
-        return Err(Error::invalid("no input records (expected `tridiag` records on stdin or in the files given)"));
-    }
-    if blocks.is_empty() {
-        return Err(Error::invalid("no `tridiag` records in the input"));
-    }
+    let mut blocks: Blocks = Groups::new();
+    let pass = if jsonl { Some(&mut out) } else { None };
+    cli::read_records(&args.files, &["tridiag"], pass, |line| add_tridiag(line, &mut blocks))?.require("`tridiag`")?;
 
-    for (k, key) in order.iter().enumerate() {
-        let b = &blocks[key];
-        let d = pool_density(&key.0, &key.1, b.dim, &b.rules, &opts).map_err(|m| {
-            Error::invalid(format!("model `{}` block `{}` (first seen at {}): {m}", key.0, key.1, b.first))
+    for (k, b) in blocks.iter().enumerate() {
+        let (model, block) = &b.key;
+        let d = pool_density(model, block, b.value.dim, &b.value.rules, &opts).map_err(|m| {
+            Error::invalid(format!("model `{model}` block `{block}` (first seen at {}): {m}", b.first))
         })?;
         if jsonl {
             out.write(&records::Record::Density(d))?;
@@ -196,45 +180,33 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn add_tridiag(
-    line: &InputLine,
-    order: &mut Vec<(String, String)>,
-    blocks: &mut BTreeMap<(String, String), BlockProbes>,
-) -> Result<()> {
+fn add_tridiag(line: &InputLine, blocks: &mut Blocks) -> Result<()> {
     let t: Tridiag = line.parse()?;
     t.validate().map_err(|(field, msg)| line.error(Some(field), msg))?;
     let rule = ProbeRule::from_tridiag(&t).map_err(|m| line.error(None, m))?;
-    let key = (t.model.clone(), t.block.clone());
-    let entry = blocks.entry(key.clone()).or_insert_with(|| {
-        order.push(key.clone());
-        BlockProbes { dim: t.dim, first: line.location(), rules: Vec::new() }
+    let entry = blocks.entry((t.model.clone(), t.block.clone()), || line.location(), || BlockProbes {
+        dim: t.dim,
+        rules: Vec::new(),
     });
-    if entry.dim != t.dim {
-        return Err(line.error(
-            Some("dim"),
-            format!("{} differs from {} given for this block at {}", t.dim, entry.dim, entry.first),
-        ));
+    if entry.value.dim != t.dim {
+        return Err(line
+            .error(Some("dim"), format!("{} differs from {} given for this block at {}", t.dim, entry.value.dim, entry.first))
+            .into());
     }
-    if entry.rules.iter().any(|r| r.probe == t.probe) {
-        return Err(line.error(
-            Some("probe"),
-            format!("probe {} of block `{}` appears twice (concatenated the same shard twice?)", t.probe, t.block),
-        ));
+    if entry.value.rules.iter().any(|r| r.probe == t.probe) {
+        return Err(line
+            .error(
+                Some("probe"),
+                format!("probe {} of block `{}` appears twice (concatenated the same shard twice?)", t.probe, t.block),
+            )
+            .into());
     }
-    entry.rules.push(rule);
+    entry.value.rules.push(rule);
     Ok(())
 }
 
 /// One block's grid as CSV rows (model,block,x,density), written as one chunk.
 fn csv_rows(d: &Density, header: bool) -> Result<String> {
-    let err = |e: csv::Error| Error::invalid(format!("writing CSV: {e}"));
-    let mut w = csv::Writer::from_writer(Vec::new());
-    if header {
-        w.write_record(["model", "block", "x", "density"]).map_err(err)?;
-    }
-    for (x, y) in d.grid.iter().zip(&d.density) {
-        w.write_record([d.model.as_str(), d.block.as_str(), &x.to_string(), &y.to_string()]).map_err(err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::invalid(format!("writing CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::invalid(format!("writing CSV: {e}")))
+    let rows = d.grid.iter().zip(&d.density).map(|(x, y)| [d.model.clone(), d.block.clone(), x.to_string(), y.to_string()]);
+    cli::csv_text(header.then_some(&["model", "block", "x", "density"][..]), rows)
 }

@@ -1,37 +1,20 @@
 //! slq-density as a user meets it: pipes, files, bad input, exit codes.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::{Command, Stdio};
+
+use testkit::Output;
 
 const BIN: &str = env!("CARGO_BIN_EXE_slq-density");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/demo-tridiag.jsonl");
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str], stdin: &str) -> Out {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("slq-density starts");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let o = child.wait_with_output().unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(o.stdout).unwrap(),
-        stderr: String::from_utf8(o.stderr).unwrap(),
-    }
+fn run(args: &[&str], stdin: &str) -> Output {
+    testkit::run(BIN, args, stdin)
 }
 
 const GOOD: &str = r#"{"type":"tridiag","model":"m","block":"b","dim":3,"probe":0,"seed":1,"alpha":[1.0,2.0],"beta":[0.5]}"#;
 
-fn assert_clean_failure(o: &Out, line: &str, needle: &str) {
+fn assert_clean_failure(o: &Output, line: &str, needle: &str) {
     assert_eq!(o.code, 1, "stderr: {}", o.stderr);
     assert!(o.stderr.contains(line), "expected `{line}` in: {}", o.stderr);
     assert!(o.stderr.contains(needle), "expected `{needle}` in: {}", o.stderr);

@@ -4,7 +4,7 @@
 //! over probe resamples (with replacement, same count) estimates its
 //! sampling error: how much JS0 would move with a different seed.
 
-use lanczos::SplitMix;
+use rng::SplitMix;
 use std::collections::BTreeMap;
 
 /// Multiplicity of each probe in one resample of `probes` (distinct ids).

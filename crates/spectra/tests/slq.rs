@@ -1,7 +1,8 @@
 //! Lanczos + Gauss quadrature + densities against exact answers: dense
 //! eigendecompositions (LAPACK on the full matrix) and closed forms.
 
-use lanczos::{lanczos, DenseSymmetric, Options, Probe, Reorth, SplitMix, SymmetricOperator};
+use lanczos::{lanczos, DenseSymmetric, Options, Probe, Reorth, SymmetricOperator};
+use rng::SplitMix;
 use ndarray::Array2;
 use ndarray_linalg::{Eigh, UPLO};
 use spectra::density::{pool_density, Axis, DensityOptions, Normalize, ProbeRule, SigmaRule};

@@ -2,7 +2,7 @@
 //! central finite differences of the gradient, and the comparison of both.
 #![allow(dead_code)]
 
-use lanczos::SplitMix;
+use rng::SplitMix;
 use nets::blocks::{select, units, Block, Grouping};
 use nets::data::Batch;
 use nets::hvp::{dense, perturb, BlockHessian};
