@@ -571,7 +571,10 @@ mod tests {
         assert_eq!(names, ["m/b", "m/a"]);
         c.source = Source::Spectra { case: Some(1), file, picks: vec!["nope".into()] };
         let err = Experiment::new(&c).unwrap_err();
-        assert!(matches!(&err, Error::Setting { setting: "spectra_block", message } if message.contains("m/a, m/b")), "{err:?}");
+        assert!(
+            matches!(&err, Error::Setting { setting: "spectra_block", message } if message.contains("m/a, m/b")),
+            "{err:?}"
+        );
     }
 
     #[test]

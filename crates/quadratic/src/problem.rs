@@ -156,8 +156,7 @@ impl Quadratic {
     /// Build from per-block eigenvalues, each block rotated by its own Haar Q
     /// drawn in order from `rng`.
     pub fn rotated(names: &[String], eigenvalues: &[Vec<f64>], rng: &mut SplitMix) -> Result<Quadratic> {
-        let blocks =
-            names.iter().zip(eigenvalues).map(|(n, e)| Block::new(n, e, rng)).collect::<Result<Vec<_>>>()?;
+        let blocks = names.iter().zip(eigenvalues).map(|(n, e)| Block::new(n, e, rng)).collect::<Result<Vec<_>>>()?;
         Quadratic::new(blocks)
     }
 
