@@ -7,7 +7,8 @@ use records::{Distribution, Record};
 
 use super::{check, Config};
 use crate::error::{Error, Result};
-use crate::optim::{self, Method, OptSpec, RunOptions};
+use crate::optim::{self, OptSpec, RunOptions};
+use crate::Optimizer;
 use crate::{cases, stats, theory};
 
 /// The paper's average kappa(D0_l^-1 H_l)/kappa_l for the blocks of Case 3.
@@ -58,7 +59,8 @@ pub fn draw(config: &Config, mut progress: impl FnMut(usize)) -> Result<Draws> {
         if exact > bound * (1.0 + config.tol) {
             out.exact_above += 1;
         }
-        let spec = OptSpec { name: "adam-frozen".into(), method: Method::Adam { beta1: 0.0, beta2: 1.0 }, lr: a1.eta };
+        let frozen = Optimizer::AdamFrozen;
+        let spec = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr: a1.eta };
         let (traj, _) = optim::trajectory(&p, &w0, &spec, &RunOptions { iters: config.mc_iters, stop_rel: 1e-30 });
         if traj.windows(2).any(|w| w[1].loss_gap > w[0].loss_gap * bound * (1.0 + config.tol)) {
             out.theorem2_failures += 1;
@@ -159,7 +161,7 @@ pub fn monte_carlo(config: &Config, progress: impl FnMut(usize)) -> Result<Vec<R
         "mc-theorem2",
         "Theorem 2 holds at every step of Adam (beta2 = 1, eta = min_l c1_l) on every random draw of Case 3",
         None,
-        Some("adam-frozen"),
+        Some(Optimizer::AdamFrozen.name()),
         Some(0.0),
         Some(d.theorem2_failures as f64),
         Some(d.theorem2_failures == 0),

@@ -6,8 +6,9 @@ use records::Record;
 use super::{check, Config};
 use crate::error::Result;
 use crate::experiment::{iterate_record, problem_record};
-use crate::optim::{self, Method, OptSpec, RunOptions, Stop};
+use crate::optim::{self, OptSpec, RunOptions, Stop};
 use crate::problem::{Block, Quadratic};
+use crate::Optimizer;
 
 /// The problem id of the demo's records.
 pub const PROBLEM_ID: &str = "prop2-w2";
@@ -21,7 +22,8 @@ pub fn proposition2(config: &Config) -> Result<Vec<Record>> {
     let problem = problem_record(PROBLEM_ID, "prop2", "L(w) = w^2/2, w0 = 1 (Proposition 2)", 0, "none", &q, &w0)?;
     let mut out = vec![Record::Problem(problem)];
     let (lr, beta2, steps) = (config.prop2_lr, config.prop2_beta2, config.prop2_steps);
-    let spec = OptSpec { name: "adam".into(), method: Method::Adam { beta1: 0.0, beta2 }, lr };
+    let adam = Optimizer::Adam;
+    let spec = OptSpec { name: adam.name().into(), method: adam.method(0.0, beta2), lr };
     let (traj, s) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: steps, stop_rel: 0.0 });
     for st in traj.iter().filter(|st| st.t % config.prop2_every == 0 || st.last) {
         out.push(Record::Iterate(iterate_record(PROBLEM_ID, &spec, st)));
@@ -40,14 +42,15 @@ pub fn proposition2(config: &Config) -> Result<Vec<Record>> {
         Some((amp - cycle).abs() <= 0.01 * cycle && (tail_min - cycle).abs() <= 0.01 * cycle)
     };
     // The same start with beta2 = 1 for contrast.
-    let frozen = OptSpec { name: "adam-frozen".into(), method: Method::Adam { beta1: 0.0, beta2: 1.0 }, lr };
+    let frozen = Optimizer::AdamFrozen;
+    let frozen = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr };
     let (_, fs) = optim::trajectory(&q, &w0, &frozen, &RunOptions { iters: steps, stop_rel: 0.0 });
     out.push(Record::Check(check(
         "proposition2",
         "Proposition 2: Adam with beta2 < 1 and a constant step does not converge on L(w) = w^2/2: it ends on the 2-cycle \
          w = +-lr/2 (v = w^2), so |w_t| stays at lr/2 and the loss gap at lr^2/8",
         Some(PROBLEM_ID),
-        Some("adam"),
+        Some(adam.name()),
         Some(cycle),
         Some(amp),
         holds,

@@ -6,7 +6,7 @@ use records::{Check, Problem};
 
 use super::{check, Point, Trajectory};
 use crate::optim::{self, Method, OptSpec, RunOptions, Stop};
-use crate::optimizer::gd_step;
+use crate::optimizer::{gd_step, Optimizer};
 use crate::problem::{Block, Quadratic};
 use crate::theory;
 
@@ -84,7 +84,7 @@ pub fn best_gd_rate(mu: f64, l: f64, steps: u64) -> crate::Result<(f64, f64)> {
     let eta_star = gd_step(mu, l);
     for k in 1..=400 {
         let eta = eta_star * k as f64 / 200.0; // (0, 2 eta*]
-        let spec = OptSpec { name: "gd".into(), method: Method::Gd, lr: eta };
+        let spec = OptSpec { name: Optimizer::Gd.name().into(), method: Method::Gd, lr: eta };
         let (traj, s) = optim::trajectory(&q, &w0, &spec, &opts);
         let last = traj.last().map_or(0, |x| x.t).max(1);
         let rate =
@@ -109,7 +109,7 @@ pub fn proposition1_any_eta(p: &Problem) -> Check {
             "Proposition 1, worst case: for every step size, GD on diag(mu, L) from equal loss on both eigenvectors \
              has E_T >= 1/2 (1-2/(kappa+1))^(2T) E_0, i.e. per-step rate >= (1-2/(kappa+1))^2 2^(-1/T)",
             Some(&p.problem),
-            Some("gd"),
+            Some(Optimizer::Gd.name()),
             Some(predicted),
             Some(rate),
             Some(rate >= predicted * (1.0 - 1e-9)),
@@ -122,7 +122,7 @@ pub fn proposition1_any_eta(p: &Problem) -> Check {
             "proposition1-any-eta",
             "Proposition 1 worst case",
             Some(&p.problem),
-            Some("gd"),
+            Some(Optimizer::Gd.name()),
             None,
             None,
             None,
