@@ -2,6 +2,8 @@
 
 use rng::SplitMix;
 
+use crate::error::{Error, Result};
+
 /// The sorted global eigenvalue set that Cases 3 and 4 split among blocks.
 ///
 /// With 3 blocks of 3 (the paper's sizes) this is the paper's set
@@ -10,16 +12,14 @@ use rng::SplitMix;
 /// clusters of `dim` unit-spaced values, the first {1..dim}, the last ending
 /// at kappa, the cluster centres geometrically spaced in between. Errors when
 /// the clusters would overlap (kappa too small for the sizes asked).
-pub fn clustered_set(blocks: usize, dim: usize, kappa: f64) -> Result<Vec<Vec<f64>>, String> {
+pub fn clustered_set(blocks: usize, dim: usize, kappa: f64) -> Result<Vec<Vec<f64>>> {
     if blocks < 2 {
-        return Err("cases 3 and 4 need at least 2 blocks".into());
+        return Err(Error::Config("cases 3 and 4 need at least 2 blocks".into()));
     }
     if dim == 0 {
-        return Err("--block-dim must be at least 1".into());
+        return Err(Error::setting("block_dim", "must be at least 1"));
     }
-    if !(kappa.is_finite() && kappa > 1.0) {
-        return Err(format!("kappa must be finite and > 1, got {kappa}"));
-    }
+    check_kappa(kappa)?;
     let clusters: Vec<Vec<f64>> = if blocks == 3 && dim == 3 {
         vec![vec![1.0, 2.0, 3.0], vec![99.0, 100.0, 101.0], vec![kappa - 2.0, kappa - 1.0, kappa]]
     } else {
@@ -52,9 +52,9 @@ pub fn clustered_set(blocks: usize, dim: usize, kappa: f64) -> Result<Vec<Vec<f6
     for w in clusters.windows(2) {
         let (a, b) = (&w[0], &w[1]);
         if !(a[a.len() - 1] < b[0]) || !(a[0] > 0.0) {
-            return Err(format!(
+            return Err(Error::Config(format!(
                 "kappa = {kappa} is too small for {blocks} disjoint clusters of {dim} unit-spaced eigenvalues in [1, kappa]"
-            ));
+            )));
         }
     }
     Ok(clusters)
@@ -79,19 +79,19 @@ pub fn homogeneous(clusters: &[Vec<f64>]) -> Vec<Vec<f64>> {
 
 /// Draw `n` values from the discrete measure sum_i p_i delta(nodes_i)
 /// (p = weights / sum(weights)) by inverting its CDF with uniforms.
-pub fn sample_discrete(nodes: &[f64], weights: &[f64], n: usize, rng: &mut SplitMix) -> Result<Vec<f64>, String> {
+pub fn sample_discrete(nodes: &[f64], weights: &[f64], n: usize, rng: &mut SplitMix) -> Result<Vec<f64>> {
     if nodes.is_empty() || nodes.len() != weights.len() {
-        return Err(format!("{} nodes but {} weights", nodes.len(), weights.len()));
+        return Err(Error::Invalid(format!("{} nodes but {} weights", nodes.len(), weights.len())));
     }
     if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
-        return Err(format!("weight {w} is not finite and >= 0"));
+        return Err(Error::Invalid(format!("weight {w} is not finite and >= 0")));
     }
     if let Some(x) = nodes.iter().find(|x| !x.is_finite()) {
-        return Err(format!("node {x} is not finite"));
+        return Err(Error::Invalid(format!("node {x} is not finite")));
     }
     let total: f64 = weights.iter().sum();
     if !(total > 0.0) {
-        return Err("weights sum to 0".into());
+        return Err(Error::Invalid("weights sum to 0".into()));
     }
     let mut cdf = Vec::with_capacity(weights.len());
     let mut acc = 0.0;
@@ -111,17 +111,17 @@ pub fn sample_discrete(nodes: &[f64], weights: &[f64], n: usize, rng: &mut Split
 /// Shift and scale all blocks' eigenvalues together by one affine map so that
 /// the smallest becomes exactly 1 and the largest exactly kappa (so H has
 /// condition number exactly kappa and every eigenvalue lies in [1, kappa]).
-pub fn rescale_to_kappa(blocks: &mut [Vec<f64>], kappa: f64) -> Result<(), String> {
-    if !(kappa.is_finite() && kappa > 1.0) {
-        return Err(format!("kappa must be finite and > 1, got {kappa}"));
-    }
+pub fn rescale_to_kappa(blocks: &mut [Vec<f64>], kappa: f64) -> Result<()> {
+    check_kappa(kappa)?;
     let lo = blocks.iter().flatten().copied().fold(f64::INFINITY, f64::min);
     let hi = blocks.iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
     if !(lo.is_finite() && hi.is_finite()) {
-        return Err("no eigenvalues to rescale".into());
+        return Err(Error::Invalid("no eigenvalues to rescale".into()));
     }
     if !(hi > lo) {
-        return Err(format!("all sampled eigenvalues equal {lo}: cannot give them condition number {kappa}"));
+        return Err(Error::Invalid(format!(
+            "all sampled eigenvalues equal {lo}: cannot give them condition number {kappa}"
+        )));
     }
     let span = hi - lo;
     for b in blocks.iter_mut() {
@@ -142,11 +142,7 @@ pub fn rescale_to_kappa(blocks: &mut [Vec<f64>], kappa: f64) -> Result<(), Strin
 /// The problem and start point a seed determines: block l is rotated by the
 /// l-th Haar matrix of the stream `derive_seed(seed, ["rotation"])`, and w0
 /// is standard Gaussian from `derive_seed(seed, ["w0"])`.
-pub fn build(
-    names: &[String],
-    eigenvalues: &[Vec<f64>],
-    seed: u64,
-) -> Result<(crate::Quadratic, Vec<f64>), String> {
+pub fn build(names: &[String], eigenvalues: &[Vec<f64>], seed: u64) -> Result<(crate::Quadratic, Vec<f64>)> {
     let mut rot = SplitMix::new(rng::derive_seed(seed, &[b"rotation"]));
     let q = crate::Quadratic::rotated(names, eigenvalues, &mut rot)?;
     let mut r0 = SplitMix::new(rng::derive_seed(seed, &[b"w0"]));
@@ -157,4 +153,13 @@ pub fn build(
 /// Block names b1, b2, ... for the synthetic cases.
 pub fn block_names(n: usize) -> Vec<String> {
     (1..=n).map(|l| format!("b{l}")).collect()
+}
+
+/// The condition number the cases are scaled to: finite and above 1.
+pub fn check_kappa(kappa: f64) -> Result<f64> {
+    if kappa.is_finite() && kappa > 1.0 {
+        Ok(kappa)
+    } else {
+        Err(Error::setting("kappa", format!("must be finite and > 1, got {kappa}")))
+    }
 }

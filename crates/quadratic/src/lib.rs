@@ -1,6 +1,16 @@
 //! Block-diagonal quadratics L(w) = 1/2 w^T H w with H = diag(H_1, ..., H_L)
-//! (the paper's Section 3), the optimizers it compares on them, and the
-//! constants and bounds of its Propositions 1-2 and Theorems 1-2.
+//! (the paper's Section 3), the optimizers it compares on them, the
+//! experiment that runs them, and the claims of its Propositions 1-2,
+//! Theorems 1-2 and Table 2 as records.
+//!
+//! * [`problem`]: blocks H_l = Q_l diag(lambda_l) Q_l^T and the quadratic.
+//! * [`cases`]: the eigenvalues of the paper's Cases 1-4.
+//! * [`optim`]: GD, blockwise GD, Adam and momentum, one step at a time.
+//! * [`optimizer`]: the optimizers by name, and the steps the theory gives them.
+//! * [`theory`]: the constants, rates and bounds of the theory.
+//! * [`experiment`]: a configured experiment and its `problem`, `tune` and `iterate` records.
+//! * [`claims`]: every claim as `check` and `distribution` records.
+//! * [`stats`]: summaries of Monte-Carlo samples.
 //!
 //! Reading of the paper's construction (documented here because the text is
 //! terse): H_l = Q_l Lambda_l Q_l^T with Q_l a Haar-random orthogonal matrix,
@@ -17,10 +27,17 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod cases;
+pub mod claims;
+mod error;
+pub mod experiment;
 pub mod optim;
+pub mod optimizer;
 pub mod problem;
 pub mod stats;
 pub mod theory;
 
+pub use error::{Error, Result};
+pub use experiment::{Experiment, ExperimentConfig};
 pub use optim::{Method, OptSpec, RunOptions, Step, Stop, Summary};
+pub use optimizer::{Optimizer, OptimizerRequest};
 pub use problem::{haar_orthogonal, Block, Quadratic};

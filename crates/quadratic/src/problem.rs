@@ -2,6 +2,8 @@
 
 use rng::SplitMix;
 
+use crate::error::{Error, Result};
+
 /// One diagonal block: its requested eigenvalues, eigenvectors and the
 /// dense symmetric matrix they make.
 #[derive(Debug, Clone)]
@@ -50,23 +52,27 @@ pub fn haar_orthogonal(d: usize, rng: &mut SplitMix) -> Vec<f64> {
 impl Block {
     /// H = Q diag(eigenvalues) Q^T with a fresh Haar Q from `rng`.
     /// Eigenvalues are sorted ascending; they must be finite and positive.
-    pub fn new(name: &str, eigenvalues: &[f64], rng: &mut SplitMix) -> Result<Block, String> {
+    pub fn new(name: &str, eigenvalues: &[f64], rng: &mut SplitMix) -> Result<Block> {
         let d = eigenvalues.len();
         let q = haar_orthogonal(d, rng);
         Block::with_eigenvectors(name, eigenvalues, q)
     }
 
     /// H = Q diag(eigenvalues) Q^T for a given orthogonal Q (row-major).
-    pub fn with_eigenvectors(name: &str, eigenvalues: &[f64], q: Vec<f64>) -> Result<Block, String> {
+    pub fn with_eigenvectors(name: &str, eigenvalues: &[f64], q: Vec<f64>) -> Result<Block> {
         let d = eigenvalues.len();
         if d == 0 {
-            return Err(format!("block `{name}` has no eigenvalues"));
+            return Err(Error::Invalid(format!("block `{name}` has no eigenvalues")));
         }
         if q.len() != d * d {
-            return Err(format!("block `{name}`: eigenvector matrix has {} entries, expected {}", q.len(), d * d));
+            return Err(Error::Invalid(format!(
+                "block `{name}`: eigenvector matrix has {} entries, expected {}",
+                q.len(),
+                d * d
+            )));
         }
         if let Some(x) = eigenvalues.iter().find(|x| !(x.is_finite() && **x > 0.0)) {
-            return Err(format!("block `{name}`: eigenvalue {x} is not finite and positive"));
+            return Err(Error::Invalid(format!("block `{name}`: eigenvalue {x} is not finite and positive")));
         }
         // Sort eigenvalues ascending together with their eigenvectors.
         let mut order: Vec<usize> = (0..d).collect();
@@ -93,7 +99,7 @@ impl Block {
     }
 
     /// A diagonal block (Q = I): used by closed-form tests and the 1-D demo.
-    pub fn diagonal(name: &str, eigenvalues: &[f64]) -> Result<Block, String> {
+    pub fn diagonal(name: &str, eigenvalues: &[f64]) -> Result<Block> {
         let d = eigenvalues.len();
         let mut q = vec![0.0; d * d];
         for i in 0..d {
@@ -133,9 +139,9 @@ pub struct Quadratic {
 }
 
 impl Quadratic {
-    pub fn new(blocks: Vec<Block>) -> Result<Quadratic, String> {
+    pub fn new(blocks: Vec<Block>) -> Result<Quadratic> {
         if blocks.is_empty() {
-            return Err("a problem needs at least one block".into());
+            return Err(Error::Invalid("a problem needs at least one block".into()));
         }
         let mut offsets = Vec::with_capacity(blocks.len() + 1);
         let mut o = 0;
@@ -149,12 +155,8 @@ impl Quadratic {
 
     /// Build from per-block eigenvalues, each block rotated by its own Haar Q
     /// drawn in order from `rng`.
-    pub fn rotated(names: &[String], eigenvalues: &[Vec<f64>], rng: &mut SplitMix) -> Result<Quadratic, String> {
-        let blocks = names
-            .iter()
-            .zip(eigenvalues)
-            .map(|(n, e)| Block::new(n, e, rng))
-            .collect::<Result<Vec<_>, _>>()?;
+    pub fn rotated(names: &[String], eigenvalues: &[Vec<f64>], rng: &mut SplitMix) -> Result<Quadratic> {
+        let blocks = names.iter().zip(eigenvalues).map(|(n, e)| Block::new(n, e, rng)).collect::<Result<Vec<_>>>()?;
         Quadratic::new(blocks)
     }
 

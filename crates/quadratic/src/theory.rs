@@ -6,6 +6,7 @@
 use ndarray::Array2;
 use ndarray_linalg::{EigValsh, UPLO};
 
+use crate::error::{Error, Result};
 use crate::problem::{Block, Quadratic};
 
 /// Assumption 1 with its tightest constants for a given start point:
@@ -25,7 +26,7 @@ pub struct Assumption1 {
 
 /// The tightest Assumption 1 constants at the gradient `g0`. Errors when a
 /// gradient coordinate is exactly 0 (Assumption 1 then fails: c1 = 0).
-pub fn assumption1(p: &Quadratic, g0: &[f64]) -> Result<Assumption1, String> {
+pub fn assumption1(p: &Quadratic, g0: &[f64]) -> Result<Assumption1> {
     let mut c1 = Vec::with_capacity(p.blocks.len());
     let mut c2 = Vec::with_capacity(p.blocks.len());
     for (l, b) in p.blocks.iter().enumerate() {
@@ -33,10 +34,10 @@ pub fn assumption1(p: &Quadratic, g0: &[f64]) -> Result<Assumption1, String> {
         let lo = g.iter().map(|x| x.abs()).fold(f64::INFINITY, f64::min);
         let hi = g.iter().map(|x| x.abs()).fold(0.0, f64::max);
         if !(lo > 0.0) {
-            return Err(format!(
+            return Err(Error::Numeric(format!(
                 "the gradient at w0 has a zero coordinate in block `{}`: Assumption 1 fails (c1 = 0); use another seed",
                 b.name
-            ));
+            )));
         }
         c1.push(lo / b.lambda_max());
         c2.push(hi / b.lambda_max());
@@ -48,30 +49,30 @@ pub fn assumption1(p: &Quadratic, g0: &[f64]) -> Result<Assumption1, String> {
 
 /// Eigenvalues (ascending) of D^{-1} H_l, D = diag(d0) with d0 > 0, computed
 /// as those of the similar symmetric matrix D^{-1/2} H D^{-1/2}.
-pub fn precond_eigenvalues(b: &Block, d0: &[f64]) -> Result<Vec<f64>, String> {
+pub fn precond_eigenvalues(b: &Block, d0: &[f64]) -> Result<Vec<f64>> {
     let d = b.dim();
     if d0.len() != d || d0.iter().any(|x| !(*x > 0.0 && x.is_finite())) {
-        return Err("preconditioner must be positive and finite".into());
+        return Err(Error::Numeric("preconditioner must be positive and finite".into()));
     }
     let s: Vec<f64> = d0.iter().map(|x| 1.0 / x.sqrt()).collect();
     let a = Array2::from_shape_fn((d, d), |(i, j)| s[i] * b.h[i * d + j] * s[j]);
-    let ev = a.eigvalsh(UPLO::Lower).map_err(|e| format!("eigensolver failed: {e}"))?;
+    let ev = a.eigvalsh(UPLO::Lower).map_err(|e| Error::Numeric(format!("eigensolver failed: {e}")))?;
     let mut v = ev.to_vec();
     v.sort_by(f64::total_cmp);
     Ok(v)
 }
 
 /// kappa(D^{-1} H_l).
-pub fn kappa_precond(b: &Block, d0: &[f64]) -> Result<f64, String> {
+pub fn kappa_precond(b: &Block, d0: &[f64]) -> Result<f64> {
     let v = precond_eigenvalues(b, d0)?;
     let (lo, hi) = (v[0], v[v.len() - 1]);
     if !(lo > 0.0) {
-        return Err("preconditioned block is not positive definite (numerically)".into());
+        return Err(Error::Numeric("preconditioned block is not positive definite (numerically)".into()));
     }
     Ok(hi / lo)
 }
 
-/// GD with eta = 2/(mu+L): ||w-w*|| contracts by (kappa-1)/(kappa+1) = 1 - 2/(kappa+1) per step.
+/// GD with eta = 2/(mu+L) ([`crate::optimizer::gd_step`]): ||w-w*|| contracts by (kappa-1)/(kappa+1) = 1 - 2/(kappa+1) per step.
 pub fn gd_distance_rate(kappa: f64) -> f64 {
     1.0 - 2.0 / (kappa + 1.0)
 }
@@ -93,7 +94,7 @@ pub fn theorem2_rate(kappas: &[f64], r: f64) -> f64 {
 
 /// The exact worst per-step loss contraction of w <- w - eta D^{-1} g:
 /// max over the eigenvalues x of eta D_l^{-1} H_l of (1 - x)^2.
-pub fn preconditioned_loss_rate(p: &Quadratic, d0: &[f64], eta: f64) -> Result<f64, String> {
+pub fn preconditioned_loss_rate(p: &Quadratic, d0: &[f64], eta: f64) -> Result<f64> {
     let mut worst: f64 = 0.0;
     for (l, b) in p.blocks.iter().enumerate() {
         for x in precond_eigenvalues(b, &d0[p.range(l)])? {

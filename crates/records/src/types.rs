@@ -152,6 +152,48 @@ pub struct Density {
     pub trace: f64,
 }
 
+impl Density {
+    /// Structural checks (the nodes and weights make a probability measure,
+    /// the axis fields are usable); returns the offending field and why.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let n = self.nodes.len();
+        if n == 0 {
+            return Err(("nodes", "must not be empty".into()));
+        }
+        if self.weights.len() != n {
+            return Err(("weights", format!("has {} entries but nodes has {n}", self.weights.len())));
+        }
+        if self.node_probe.len() != n {
+            return Err(("node_probe", format!("has {} entries but nodes has {n}", self.node_probe.len())));
+        }
+        if let Some(i) = self.nodes.iter().position(|x| !x.is_finite()) {
+            return Err(("nodes", format!("entry {i} is not finite")));
+        }
+        if let Some(i) = self.weights.iter().position(|x| !x.is_finite() || *x < 0.0) {
+            return Err(("weights", format!("entry {i} is {} (must be finite and >= 0)", self.weights[i])));
+        }
+        let total: f64 = self.weights.iter().sum();
+        if (total - 1.0).abs() > 1e-6 {
+            return Err(("weights", format!("sum to {total}, not 1")));
+        }
+        if !(self.sigma > 0.0 && self.sigma.is_finite()) {
+            return Err(("sigma", format!("must be positive and finite, got {}", self.sigma)));
+        }
+        if !(self.scale > 0.0 && self.scale.is_finite()) {
+            return Err(("scale", format!("must be positive and finite, got {}", self.scale)));
+        }
+        match self.axis.as_str() {
+            "linear" => {}
+            "log10abs" => match self.log_floor {
+                Some(f) if f > 0.0 && f.is_finite() => {}
+                _ => return Err(("log_floor", "a log10abs density needs a positive log_floor".into())),
+            },
+            other => return Err(("axis", format!("unknown axis `{other}` (expected linear or log10abs)"))),
+        }
+        Ok(())
+    }
+}
+
 /// A divergence between the densities of two blocks of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Distance {

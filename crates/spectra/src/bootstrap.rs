@@ -5,6 +5,8 @@
 //! sampling error: how much JS0 would move with a different seed.
 
 use rng::SplitMix;
+
+use crate::stats::quantile;
 use std::collections::BTreeMap;
 
 /// Multiplicity of each probe in one resample of `probes` (distinct ids).
@@ -25,30 +27,11 @@ pub fn summarize(values: &[f64]) -> (f64, [f64; 2]) {
         return (0.0, [f64::NAN, f64::NAN]);
     }
     let mean = values.iter().sum::<f64>() / n as f64;
-    let se = if n > 1 {
-        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
+    let se = if n > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    (se, [quantile(&sorted, 0.05), quantile(&sorted, 0.95)])
-}
-
-/// Quantile of sorted data, linear interpolation between order statistics.
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    if n == 1 {
-        return sorted[0];
-    }
-    let pos = q * (n - 1) as f64;
-    let i = pos.floor() as usize;
-    let frac = pos - i as f64;
-    if i + 1 >= n {
-        sorted[n - 1]
-    } else {
-        sorted[i] + frac * (sorted[i + 1] - sorted[i])
-    }
+    let q = |p| quantile(&sorted, p).unwrap_or(f64::NAN);
+    (se, [q(0.05), q(0.95)])
 }
 
 #[cfg(test)]
@@ -56,10 +39,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantiles_interpolate_order_statistics() {
-        let v: Vec<f64> = (0..=100).map(f64::from).collect();
-        assert_eq!(quantile(&v, 0.05), 5.0);
-        assert_eq!(quantile(&v, 0.95), 95.0);
+    fn summary_has_the_sample_sd_and_the_90_percent_interval() {
         let (se, ci) = summarize(&[1.0, 3.0]);
         assert!((se - 2f64.sqrt()).abs() < 1e-15);
         assert!((ci[0] - 1.1).abs() < 1e-12 && (ci[1] - 2.9).abs() < 1e-12);

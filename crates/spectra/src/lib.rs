@@ -8,6 +8,7 @@
 //! * [`divergence`]: Jensen-Shannon distance and the floored symmetric KL,
 //!   integrated where the mass is.
 //! * [`bootstrap`]: standard errors by resampling probes.
+//! * [`stats`]: quantiles and medians of samples.
 
 // `!(x > 0.0)` is deliberate throughout: it is also true for NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -17,4 +18,5 @@ pub mod density;
 pub mod divergence;
 pub mod mixture;
 pub mod quadrature;
+pub mod stats;
 mod gauss_legendre;

@@ -3,19 +3,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// quad-sim is another package's binary: cargo builds it into the same
-/// directory when both are tested (`cargo test -p quad-sim -p theory-check`,
-/// or the whole workspace).
-fn sim_bin() -> std::path::PathBuf {
-    let p = std::path::Path::new(CHECK).with_file_name(format!("quad-sim{}", std::env::consts::EXE_SUFFIX));
-    assert!(p.exists(), "{} not built: run `cargo test -p quad-sim -p theory-check`", p.display());
-    p
-}
 const CHECK: &str = env!("CARGO_BIN_EXE_theory-check");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/quad/synthetic-4blocks.density.jsonl");
 
 fn pipeline(sim_args: &[&str], check_args: &[&str]) -> Vec<serde_json::Value> {
-    let sim = Command::new(sim_bin()).args(sim_args).output().unwrap();
+    let sim = Command::new(testkit::bin("quad-sim")).args(sim_args).output().unwrap();
     assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
     let mut child = Command::new(CHECK).args(check_args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(&sim.stdout).unwrap();
