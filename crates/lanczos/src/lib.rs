@@ -12,10 +12,12 @@
 //! assert_eq!(t.alpha.len(), 3);
 //! ```
 
+mod memory;
 mod operator;
 mod probe;
 mod rng;
 
+pub use memory::{BasisMemory, GIB};
 pub use operator::{DenseSymmetric, SymmetricOperator};
 pub use probe::Probe;
 pub use rng::{derive_seed, SplitMix};

@@ -5,8 +5,8 @@
 
 use tch::Tensor;
 
-use crate::models::named_parameters;
-use crate::{Error, Result};
+use crate::params::named_parameters;
+use crate::error::{Error, Result};
 
 /// A piece of one parameter tensor: rows [start, start+len) of dim 0, or all.
 #[derive(Debug)]
@@ -222,7 +222,7 @@ pub fn select(units: &[Block], patterns: &[String], grouping: Grouping) -> Resul
             let c: Vec<&Block> = units.iter().filter(|u| matches(pat, &u.name)).collect();
             if c.len() > 1 {
                 let names: Vec<&str> = c.iter().map(|u| u.name.as_str()).collect();
-                return Err(Error::usage(format!(
+                return Err(Error::mismatch(format!(
                     "block `{pat}` is ambiguous: it matches {} (give more of the name, or a glob such as `*{pat}*`)",
                     names.join(", ")
                 )));
@@ -230,7 +230,7 @@ pub fn select(units: &[Block], patterns: &[String], grouping: Grouping) -> Resul
             c
         };
         if found.is_empty() {
-            return Err(Error::usage(format!(
+            return Err(Error::mismatch(format!(
                 "no block matches `{pat}`; blocks are: {}",
                 listing(units)
             )));

@@ -6,8 +6,8 @@ use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;
 
-use crate::models::named_variables;
-use crate::{Error, Result};
+use crate::params::named_variables;
+use crate::error::{Error, Result};
 
 /// Write every parameter and buffer (BatchNorm running statistics), on the
 /// CPU in its own dtype, to a safetensors file.

@@ -13,8 +13,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::blocks::Block;
 use crate::data::Batch;
-use crate::models::Net;
-use crate::{to_vec_f64, Error, Result};
+use crate::net::Net;
+use crate::device::to_vec_f64;
+use crate::error::{Error, Result};
 
 /// The Hessian of a network's loss restricted to one block, as a
 /// symmetric operator on f64 vectors of length `block.dim()`.

@@ -9,10 +9,10 @@ use common::*;
 use lanczos::{SplitMix, SymmetricOperator};
 use nets::data::{self, Batch, BatchSpec, DataKind, Input, Shape};
 use nets::hvp::BlockHessian;
-use nets::models::{
-    arch, build, named_parameters, Arch, BertConfig, BnMode, Built, ModelOptions, ResNetConfig,
-    VggConfig, VitConfig,
-};
+use nets::layers::BnMode;
+use nets::models::{build, Arch, BertConfig, Built, ResNetConfig, VggConfig, VitConfig};
+use nets::params::named_parameters;
+use nets::zoo::{arch, ModelOptions};
 use tch::{Device, Kind, Tensor};
 
 fn count(name: &str, classes: i64) -> i64 {

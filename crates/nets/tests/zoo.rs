@@ -4,7 +4,9 @@
 
 use nets::blocks::{glob, select, units, Grouping};
 use nets::data::{self, BatchSpec, DataKind, Shape};
-use nets::models::{arch, build, natural_cmp, ModelOptions, ZOO};
+use nets::models::build;
+use nets::params::natural_cmp;
+use nets::zoo::{arch, ModelOptions, ZOO};
 use tch::{Device, Kind};
 
 #[test]
@@ -13,7 +15,7 @@ fn parameter_counts_match_the_built_models() {
     for e in ZOO.iter().filter(|e| !big.contains(&e.name)) {
         let a = arch(e.name, &ModelOptions::default(), 784, 65).unwrap();
         let m = build(&a, Kind::Float, Device::Cpu, 0);
-        let n: i64 = nets::models::named_parameters(&m.vs)
+        let n: i64 = nets::params::named_parameters(&m.vs)
             .iter()
             .map(|(_, t)| t.numel() as i64)
             .sum();
