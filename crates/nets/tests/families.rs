@@ -130,7 +130,7 @@ fn reference_initializations() {
     let s = std(&m, "layer4.1.conv2.weight");
     assert!((s / (2.0f64 / 576.0).sqrt() - 1.0).abs() < 0.05, "{s}");
     let vars = m.vs.variables();
-    assert!(vars["layer1.0.bn1.running_var"].requires_grad() == false);
+    assert!(!vars["layer1.0.bn1.running_var"].requires_grad());
     let a = arch("vit-small", &ModelOptions::default(), 0, 10).unwrap();
     let m = build(&a, Kind::Double, Device::Cpu, 0);
     assert!((std(&m, "blocks.0.mlp.fc1.weight") - 0.02).abs() < 0.002);
