@@ -43,7 +43,8 @@ fn run(args: &Args) -> Result<()> {
     }
     let shard: Option<Shard> =
         args.shard.as_deref().map(|s| s.parse().map_err(|m| Error::usage(format!("--shard {m}")))).transpose()?;
-    let opts = ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
+    let opts =
+        ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
 
     // Data first: the vocabulary sizes the model.
     let shape_arch = zoo::arch(name, &opts, 784, 2).map_err(from_nets)?;
@@ -148,7 +149,8 @@ fn run(args: &Args) -> Result<()> {
             Output::Hessian { block, values } => {
                 let d = block.dim();
                 for (r, row) in values.chunks(d.max(1)).enumerate() {
-                    let (model, block, dim, row, values) = (label.clone(), block.name.clone(), d as u64, r as u64, row.to_vec());
+                    let (model, block, dim, row, values) =
+                        (label.clone(), block.name.clone(), d as u64, r as u64, row.to_vec());
                     out.write(&Record::Hessian(Hessian { model, block, dim, row, values }))?;
                 }
             }

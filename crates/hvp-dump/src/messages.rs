@@ -40,9 +40,9 @@ pub fn from_nets(e: nets::Error) -> Error {
         N::BertSequenceTooShort { seq_len } => {
             Error::usage(format!("BERT needs --seq-len of at least 5, got {seq_len}"))
         }
-        N::BatchExceedsData { batch_size, available, data } => Error::usage(format!(
-            "--batch-size {batch_size} exceeds the {available} training images of `{data}`"
-        )),
+        N::BatchExceedsData { batch_size, available, data } => {
+            Error::usage(format!("--batch-size {batch_size} exceeds the {available} training images of `{data}`"))
+        }
         N::DataPaths { data, expected, got } => {
             let what = match expected {
                 UserFiles::File => "one --data-path FILE",

@@ -129,10 +129,9 @@ impl fmt::Display for Error {
             Error::BertSequenceTooShort { seq_len } => {
                 write!(f, "BERT needs sequences of at least 5 tokens, got {seq_len}")
             }
-            Error::BatchExceedsData { batch_size, available, data } => write!(
-                f,
-                "a batch of {batch_size} exceeds the {available} training images of `{data}`"
-            ),
+            Error::BatchExceedsData { batch_size, available, data } => {
+                write!(f, "a batch of {batch_size} exceeds the {available} training images of `{data}`")
+            }
             Error::DataPaths { data, expected, got } => {
                 let what = match expected {
                     UserFiles::File => "one file",

@@ -7,10 +7,7 @@ use tch::Tensor;
 /// candidates for Hessian blocks. Buffers (BatchNorm running statistics)
 /// are not parameters.
 pub fn named_parameters(vs: &VarStore) -> Vec<(String, Tensor)> {
-    let mut v: Vec<(String, Tensor)> = named_variables(vs)
-        .into_iter()
-        .filter(|(_, t)| t.requires_grad())
-        .collect();
+    let mut v: Vec<(String, Tensor)> = named_variables(vs).into_iter().filter(|(_, t)| t.requires_grad()).collect();
     v.sort_by(|a, b| natural_cmp(&a.0, &b.0));
     v
 }
@@ -40,12 +37,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     let (ca, cb) = (chunks(a), chunks(b));
     for (x, y) in ca.iter().zip(&cb) {
         let o = match (x.0, y.0) {
-            (true, true) => {
-                x.1.parse::<u128>()
-                    .unwrap_or(0)
-                    .cmp(&y.1.parse::<u128>().unwrap_or(0))
-                    .then(x.1.cmp(y.1))
-            }
+            (true, true) => x.1.parse::<u128>().unwrap_or(0).cmp(&y.1.parse::<u128>().unwrap_or(0)).then(x.1.cmp(y.1)),
             _ => x.1.cmp(y.1),
         };
         if o != std::cmp::Ordering::Equal {
@@ -54,4 +46,3 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
     ca.len().cmp(&cb.len())
 }
-

@@ -95,8 +95,16 @@ pub fn products(blocks: &[Block], items: &[Item], task: &Task) -> u64 {
 /// The result of one item.
 pub enum Output<'a> {
     /// The dense Hessian of `block`, row-major.
-    Hessian { block: &'a Block, values: Vec<f64> },
-    Tridiag { block: &'a Block, probe: u32, seed: u64, tridiagonal: Tridiagonal },
+    Hessian {
+        block: &'a Block,
+        values: Vec<f64>,
+    },
+    Tridiag {
+        block: &'a Block,
+        probe: u32,
+        seed: u64,
+        tridiagonal: Tridiagonal,
+    },
 }
 
 /// What a run reports while it works.
@@ -164,8 +172,8 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
                 let seed = probe_seed(*seed, &block.name, probe);
                 let start = dist.vector(block.dim(), &mut SplitMix::new(seed));
                 let at = |step: usize| format!("block `{}`, probe {probe}, Lanczos step {step}", block.name);
-                let tridiagonal =
-                    lanczos_with_progress(op, &start, options, |_| progress(Progress::Product)).map_err(|e| match e {
+                let tridiagonal = lanczos_with_progress(op, &start, options, |_| progress(Progress::Product)).map_err(
+                    |e| match e {
                         LanczosError::Operator { step, error } => Error::numeric(format!("{}: {error}", at(step))),
                         LanczosError::NonFinite { step } => {
                             Error::numeric(format!("{}: Hessian-vector product is NaN or Inf", at(step)))
@@ -173,7 +181,8 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
                         LanczosError::BadStart(m) => {
                             Error::numeric(format!("block `{}`, probe {probe}: {m}", block.name))
                         }
-                    })?;
+                    },
+                )?;
                 Ok(Output::Tridiag { block, probe, seed, tridiagonal })
             }
         }

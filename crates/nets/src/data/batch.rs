@@ -28,10 +28,7 @@ impl Batch {
     }
     /// Examples [start, start + len).
     pub fn slice(&self, start: i64, len: i64) -> Batch {
-        Batch {
-            x: self.x.narrow(0, start, len),
-            y: self.y.narrow(0, start, len),
-        }
+        Batch { x: self.x.narrow(0, start, len), y: self.y.narrow(0, start, len) }
     }
     /// Split into micro-batches of at most `size` examples, each with its
     /// weight (examples / total), so that the weighted sum of the
@@ -49,10 +46,7 @@ impl Batch {
         out
     }
     pub fn to(&self, device: Device) -> Batch {
-        Batch {
-            x: self.x.to_device(device),
-            y: self.y.to_device(device),
-        }
+        Batch { x: self.x.to_device(device), y: self.y.to_device(device) }
     }
 }
 
@@ -90,9 +84,7 @@ pub(crate) fn windows(ids: &[i64], spec: &BatchSpec, rng: &mut SplitMix) -> Resu
     let t = spec.seq_len as usize;
     let train = ((ids.len() as f64) * TRAIN_FRACTION) as usize;
     if train < t + 2 {
-        return Err(Error::invalid(format!(
-            "corpus too short ({train} training tokens) for sequences of {t}"
-        )));
+        return Err(Error::invalid(format!("corpus too short ({train} training tokens) for sequences of {t}")));
     }
     let b = spec.batch_size as usize;
     let mut x = Vec::with_capacity(b * t);
@@ -103,10 +95,7 @@ pub(crate) fn windows(ids: &[i64], spec: &BatchSpec, rng: &mut SplitMix) -> Resu
         y.extend_from_slice(&ids[o + 1..o + t + 1]);
     }
     let shape = [spec.batch_size, spec.seq_len];
-    Ok(Batch {
-        x: Tensor::from_slice(&x).view(shape),
-        y: Tensor::from_slice(&y).view(shape),
-    })
+    Ok(Batch { x: Tensor::from_slice(&x).view(shape), y: Tensor::from_slice(&y).view(shape) })
 }
 
 /// [N, C, H, W] f64 images to what the network reads: flat features, or
@@ -131,9 +120,7 @@ fn shape_images(x: Tensor, input: Input) -> Result<Tensor> {
                 Ok(x.upsample_bilinear2d([size, size], false, None, None))
             }
         }
-        Input::Tokens | Input::MaskedLm => {
-            Err(Error::mismatch("token inputs are not images"))
-        }
+        Input::Tokens | Input::MaskedLm => Err(Error::mismatch("token inputs are not images")),
     }
 }
 
@@ -152,13 +139,7 @@ pub(crate) fn image_batch(set: &ImageSet, spec: &BatchSpec, kind: Kind, rng: &mu
     let x = shape_images(x, spec.input)?.to_kind(kind);
     let features = x.size()[1..].iter().product();
     Ok(Loaded {
-        batch: Batch {
-            x,
-            y: Tensor::from_slice(&y),
-        },
-        shape: Shape::Classes {
-            features,
-            classes: set.classes,
-        },
+        batch: Batch { x, y: Tensor::from_slice(&y) },
+        shape: Shape::Classes { features, classes: set.classes },
     })
 }

@@ -9,8 +9,7 @@ use crate::error::{Error, Result};
 /// Read an IDX file (big-endian header; u8 data), gzipped or not: returns
 /// dims and bytes.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let mut bytes = std::fs::read(path)
-        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display())))?;
+    let mut bytes = std::fs::read(path).map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display())))?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         use std::io::Read;
         let mut out = Vec::new();
@@ -19,12 +18,7 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
             .map_err(|e| Error::invalid(format!("{}: bad gzip data: {e}", path.display())))?;
         bytes = out;
     }
-    let bad = |m: &str| {
-        Error::invalid(format!(
-            "{}: not an IDX file of unsigned bytes: {m}",
-            path.display()
-        ))
-    };
+    let bad = |m: &str| Error::invalid(format!("{}: not an IDX file of unsigned bytes: {m}", path.display()));
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
         return Err(bad("bad magic"));
     }
@@ -36,19 +30,11 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     if bytes.len() < header {
         return Err(bad("truncated header"));
     }
-    let dims: Vec<usize> = (0..nd)
-        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
-        .collect();
-    let n = dims
-        .iter()
-        .try_fold(1usize, |a, d| a.checked_mul(*d))
-        .ok_or_else(|| bad("dimensions overflow"))?;
+    let dims: Vec<usize> =
+        (0..nd).map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
+    let n = dims.iter().try_fold(1usize, |a, d| a.checked_mul(*d)).ok_or_else(|| bad("dimensions overflow"))?;
     if bytes.len() - header != n {
-        return Err(bad(&format!(
-            "expected {} data bytes, found {}",
-            n,
-            bytes.len() - header
-        )));
+        return Err(bad(&format!("expected {} data bytes, found {}", n, bytes.len() - header)));
     }
     Ok((dims, bytes[header..].to_vec()))
 }

@@ -31,24 +31,15 @@ pub fn masked_lm(ids: &[i64], vocab: i64, spec: &BatchSpec, rng: &mut SplitMix) 
     let (la, lb) = ((t - 3) / 2, t - 3 - (t - 3) / 2);
     let train = ((ids.len() as f64) * TRAIN_FRACTION) as usize;
     if train < la + lb + 2 {
-        return Err(Error::invalid(format!(
-            "corpus too short ({train} training tokens) for sequences of {t}"
-        )));
+        return Err(Error::invalid(format!("corpus too short ({train} training tokens) for sequences of {t}")));
     }
     let b = spec.batch_size as usize;
-    let (mut x, mut seg, mut y) = (
-        Vec::with_capacity(b * t),
-        Vec::with_capacity(b * t),
-        Vec::with_capacity(b * (t + 1)),
-    );
+    let (mut x, mut seg, mut y) =
+        (Vec::with_capacity(b * t), Vec::with_capacity(b * t), Vec::with_capacity(b * (t + 1)));
     for _ in 0..b {
         let o = rng.below((train - la - lb) as u64) as usize;
         let is_next = rng.below(2) == 1;
-        let ob = if is_next {
-            o + la
-        } else {
-            rng.below((train - lb) as u64) as usize
-        };
+        let ob = if is_next { o + la } else { rng.below((train - lb) as u64) as usize };
         let mut tok = vec![BERT_CLS];
         tok.extend(ids[o..o + la].iter().map(|c| c + BERT_SPECIALS));
         tok.push(BERT_SEP);
@@ -79,15 +70,6 @@ pub fn masked_lm(ids: &[i64], vocab: i64, spec: &BatchSpec, rng: &mut SplitMix) 
         y.push(is_next as i64);
     }
     let (n, t) = (spec.batch_size, spec.seq_len);
-    let x = Tensor::stack(
-        &[
-            Tensor::from_slice(&x).view([n, t]),
-            Tensor::from_slice(&seg).view([n, t]),
-        ],
-        1,
-    );
-    Ok(Batch {
-        x,
-        y: Tensor::from_slice(&y).view([n, t + 1]),
-    })
+    let x = Tensor::stack(&[Tensor::from_slice(&x).view([n, t]), Tensor::from_slice(&seg).view([n, t])], 1);
+    Ok(Batch { x, y: Tensor::from_slice(&y).view([n, t + 1]) })
 }

@@ -95,7 +95,10 @@ pub fn load(spec: &BatchSpec, kind: Kind) -> Result<Loaded> {
         (DataKind::Synthetic, Input::Features) => Ok(synthetic::features(spec, kind, &mut rng)),
         (DataKind::Synthetic, Input::Image { size }) => Ok(synthetic::images(spec, size, kind, &mut rng)),
         (DataKind::Synthetic, Input::Tokens) => synthetic::token_windows(spec, &mut rng),
-        (DataKind::Mnist | DataKind::FashionMnist | DataKind::Idx | DataKind::Npy, Input::Features | Input::Image { .. }) => {
+        (
+            DataKind::Mnist | DataKind::FashionMnist | DataKind::Idx | DataKind::Npy,
+            Input::Features | Input::Image { .. },
+        ) => {
             let set = match spec.kind {
                 DataKind::Mnist => sources::mnist_set(&spec.dir)?,
                 DataKind::FashionMnist => load_fashion_mnist(&spec.dir)?,

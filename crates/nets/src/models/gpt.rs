@@ -79,18 +79,11 @@ pub struct Gpt {
     mask: Tensor,
 }
 
-
 impl Gpt {
     pub fn new(p: &Path, c: &GptConfig) -> Self {
         let t = p / "transformer";
-        let normal = Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
-        let proj = Init::Randn {
-            mean: 0.0,
-            stdev: 0.02 / ((2 * c.n_layer) as f64).sqrt(),
-        };
+        let normal = Init::Randn { mean: 0.0, stdev: 0.02 };
+        let proj = Init::Randn { mean: 0.0, stdev: 0.02 / ((2 * c.n_layer) as f64).sqrt() };
         let zero = Init::Const(0.0);
         let e = c.n_embd;
         let wte = (&t / "wte").var("weight", &[c.vocab_size, e], normal);
@@ -109,17 +102,8 @@ impl Gpt {
             })
             .collect();
         let ln_f = c.layer_norm.then(|| LayerNorm::new(&(&t / "ln_f"), e, LN_EPS));
-        let mask = Tensor::ones([c.block_size, c.block_size], (Kind::Bool, Device::Cpu))
-            .tril(0)
-            .logical_not();
-        Gpt {
-            cfg: c.clone(),
-            wte,
-            wpe,
-            h,
-            ln_f,
-            mask,
-        }
+        let mask = Tensor::ones([c.block_size, c.block_size], (Kind::Bool, Device::Cpu)).tril(0).logical_not();
+        Gpt { cfg: c.clone(), wte, wpe, h, ln_f, mask }
     }
 
     fn ln(x: &Tensor, norm: &Option<LayerNorm>) -> Tensor {
@@ -146,10 +130,7 @@ impl Net for Gpt {
         // index_select rather than embedding: its double backward is another
         // index_select/index_add, while embedding's was ~15x slower on CPU.
         let e = self.cfg.n_embd;
-        let tok = self
-            .wte
-            .index_select(0, &batch.x.view([-1]))
-            .view([b, t, e]);
+        let tok = self.wte.index_select(0, &batch.x.view([-1])).view([b, t, e]);
         let mut x = tok + self.wpe.index_select(0, &pos);
         for blk in &self.h {
             x = &x + self.attention(blk, &Self::ln(&x, &blk.ln_1));
@@ -158,9 +139,6 @@ impl Net for Gpt {
         }
         let x = Self::ln(&x, &self.ln_f);
         let logits = x.matmul(&self.wte.tr());
-        cross_entropy(
-            &logits.view([b * t, self.cfg.vocab_size]),
-            &batch.y.view([b * t]),
-        )
+        cross_entropy(&logits.view([b * t, self.cfg.vocab_size]), &batch.y.view([b * t]))
     }
 }

@@ -48,10 +48,7 @@ impl Mlp {
             .enumerate()
             .map(|(i, w)| Linear::torch_default(&(p / format!("fc{}", i + 1)), w[0], w[1]))
             .collect();
-        Mlp {
-            layers,
-            scale: c.layer_scale,
-        }
+        Mlp { layers, scale: c.layer_scale }
     }
 }
 

@@ -34,7 +34,10 @@ impl ResNetConfig {
             let planes = w << s;
             for b in 0..nb {
                 let stride = if s > 0 && b == 0 { 2 } else { 1 };
-                n += cin * planes * 9 + BatchNorm::param_count(planes) + planes * planes * 9 + BatchNorm::param_count(planes);
+                n += cin * planes * 9
+                    + BatchNorm::param_count(planes)
+                    + planes * planes * 9
+                    + BatchNorm::param_count(planes);
                 if b == 0 && (stride != 1 || cin != planes) {
                     n += cin * planes + BatchNorm::param_count(planes);
                 }
@@ -108,29 +111,22 @@ impl ResNet {
             layers.push(blocks);
         }
         let fc = Linear::torch_default(&(p / "fc"), cin, c.classes);
-        ResNet {
-            cfg: c.clone(),
-            conv1,
-            bn1,
-            layers,
-            fc,
-        }
+        ResNet { cfg: c.clone(), conv1, bn1, layers, fc }
     }
 
     /// Logits [N, classes] of images [N, 3, S, S].
     pub fn logits(&self, x: &Tensor) -> Tensor {
         let m = self.cfg.bn;
-        let mut h = self
-            .bn1
-            .forward(&conv(x, &self.conv1, None, 2, 3), m)
-            .relu()
-            .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
+        let mut h = self.bn1.forward(&conv(x, &self.conv1, None, 2, 3), m).relu().max_pool2d(
+            [3, 3],
+            [2, 2],
+            [1, 1],
+            [1, 1],
+            false,
+        );
         for stage in &self.layers {
             for b in stage {
-                let y = b
-                    .bn1
-                    .forward(&conv(&h, &b.conv1, None, b.stride, 1), m)
-                    .relu();
+                let y = b.bn1.forward(&conv(&h, &b.conv1, None, b.stride, 1), m).relu();
                 let y = b.bn2.forward(&conv(&y, &b.conv2, None, 1, 1), m);
                 let skip = match &b.downsample {
                     Some((w, bn)) => bn.forward(&conv(&h, w, None, b.stride, 0), m),

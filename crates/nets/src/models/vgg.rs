@@ -51,7 +51,14 @@ impl VggConfig {
     /// VGG16 (configuration "D", 138.36M parameters with 1000 classes) on
     /// 224 x 224 images.
     pub fn vgg16(classes: i64) -> Self {
-        VggConfig { widths: [64, 128, 256, 512, 512], repeats: [2, 2, 3, 3, 3], hidden: 4096, pool: 7, classes, image: 224 }
+        VggConfig {
+            widths: [64, 128, 256, 512, 512],
+            repeats: [2, 2, 3, 3, 3],
+            hidden: 4096,
+            pool: 7,
+            classes,
+            image: 224,
+        }
     }
     /// VGG16's layout at 1/8 width, a 64-wide classifier after a 1 x 1 pool,
     /// on 32 x 32 images.
@@ -91,10 +98,7 @@ impl Vgg {
             idx += 1;
         }
         let cp = p / "classifier";
-        let normal = Init::Randn {
-            mean: 0.0,
-            stdev: 0.01,
-        };
+        let normal = Init::Randn { mean: 0.0, stdev: 0.01 };
         let zero = Init::Const(0.0);
         let f = cin * c.pool * c.pool;
         let classifier = [
@@ -102,11 +106,7 @@ impl Vgg {
             Linear::new(&(&cp / 3), c.hidden, c.hidden, normal, zero),
             Linear::new(&(&cp / 6), c.hidden, c.classes, normal, zero),
         ];
-        Vgg {
-            cfg: c.clone(),
-            features,
-            classifier,
-        }
+        Vgg { cfg: c.clone(), features, classifier }
     }
 
     pub fn logits(&self, x: &Tensor) -> Tensor {

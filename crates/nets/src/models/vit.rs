@@ -83,24 +83,11 @@ impl Vit {
         let pp = p / "patch_embed" / "proj";
         let fan_in = 3 * c.patch * c.patch;
         let bound = 1.0 / (fan_in as f64).sqrt();
-        let u = Init::Uniform {
-            lo: -bound,
-            up: bound,
-        };
+        let u = Init::Uniform { lo: -bound, up: bound };
         let patch_w = pp.var("weight", &[d, 3, c.patch, c.patch], u);
         let patch_b = pp.var("bias", &[d], u);
-        let cls_token = p.var(
-            "cls_token",
-            &[1, 1, d],
-            Init::Randn {
-                mean: 0.0,
-                stdev: 1e-6,
-            },
-        );
-        let normal = Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
+        let cls_token = p.var("cls_token", &[1, 1, d], Init::Randn { mean: 0.0, stdev: 1e-6 });
+        let normal = Init::Randn { mean: 0.0, stdev: 0.02 };
         let zero = Init::Const(0.0);
         let pos_embed = p.var("pos_embed", &[1, c.tokens(), d], normal);
         let blocks = (0..c.depth)
@@ -132,14 +119,7 @@ impl Vit {
         let c = &self.cfg;
         let n = x.size()[0];
         let h = x
-            .conv2d(
-                &self.patch_w,
-                Some(&self.patch_b),
-                [c.patch, c.patch],
-                [0, 0],
-                [1, 1],
-                1,
-            )
+            .conv2d(&self.patch_w, Some(&self.patch_b), [c.patch, c.patch], [0, 0], [1, 1], 1)
             .flatten(2, -1)
             .transpose(1, 2);
         let cls = self.cls_token.expand([n, 1, c.dim], false);
