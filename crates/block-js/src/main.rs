@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use rng::SplitMix;
 use cli::{Error, Groups, Result};
-use records::{Density, Distance, InputLine, Heterogeneity, Record, RecordWriter, Run, Uncertainty};
+use records::{Density, Distance, Heterogeneity, InputLine, Record, RecordWriter, Run, Uncertainty};
+use rng::SplitMix;
 use spectra::bootstrap::{resample, summarize};
 use spectra::density::{record_mixture, validate_density};
 use spectra::divergence::{distance, Metric};
@@ -171,7 +171,10 @@ fn add_density(line: &InputLine, models: &mut Groups<String, Vec<Density>>) -> R
     }
     if let Some(b0) = blocks.first() {
         if b0.axis != d.axis {
-            let msg = format!("`{}` but block `{}` of this model is on `{}`: distances need one axis", d.axis, b0.block, b0.axis);
+            let msg = format!(
+                "`{}` but block `{}` of this model is on `{}`: distances need one axis",
+                d.axis, b0.block, b0.axis
+            );
             return Err(line.error(Some("axis"), msg).into());
         }
     }
@@ -263,7 +266,10 @@ fn bootstrap(m: &Model, pairs: &[(usize, usize)], metric: Metric, args: &Args) -
         for (k, &(i, j)) in pairs.iter().enumerate() {
             let v = distance(&mixtures[i], &mixtures[j], metric);
             if !v.is_finite() {
-                return Err(Error::numeric(format!("bootstrap replicate {r} of model `{}` gave a non-finite distance", m.name)));
+                return Err(Error::numeric(format!(
+                    "bootstrap replicate {r} of model `{}` gave a non-finite distance",
+                    m.name
+                )));
             }
             per_pair[k].push(v);
             sum += v;
@@ -288,11 +294,31 @@ fn csv_rows(result: &ModelResult, header: bool) -> Result<String> {
     let mut rows: Vec<[String; 9]> = Vec::with_capacity(result.distances.len() + 1);
     for d in &result.distances {
         let [se, lo, hi] = unc(&d.uncertainty);
-        rows.push(["distance".into(), d.model.clone(), d.a.clone(), d.b.clone(), d.metric.clone(), d.value.to_string(), se, lo, hi]);
+        rows.push([
+            "distance".into(),
+            d.model.clone(),
+            d.a.clone(),
+            d.b.clone(),
+            d.metric.clone(),
+            d.value.to_string(),
+            se,
+            lo,
+            hi,
+        ]);
     }
     let h = &result.heterogeneity;
     let [se, lo, hi] = unc(&h.uncertainty);
-    rows.push(["heterogeneity".into(), h.model.clone(), String::new(), String::new(), h.metric.clone(), h.value.to_string(), se, lo, hi]);
+    rows.push([
+        "heterogeneity".into(),
+        h.model.clone(),
+        String::new(),
+        String::new(),
+        h.metric.clone(),
+        h.value.to_string(),
+        se,
+        lo,
+        hi,
+    ]);
     cli::csv_text(header.then_some(&names[..]), rows)
 }
 
@@ -307,7 +333,8 @@ fn matrix_text(m: &Model, result: &ModelResult) -> String {
         d[i][j] = dist.value;
         d[j][i] = dist.value;
     }
-    let mut s = format!("# model {} metric {} mean {}\n", m.name, result.heterogeneity.metric, result.heterogeneity.value);
+    let mut s =
+        format!("# model {} metric {} mean {}\n", m.name, result.heterogeneity.metric, result.heterogeneity.value);
     s.push_str("block");
     for b in &m.blocks {
         s.push(' ');

@@ -82,7 +82,8 @@ fn bootstrap_gives_intervals_and_is_reproducible() {
 
 #[test]
 fn floored_skl_reaches_the_papers_scale() {
-    let input = [density("m", "a", &[0.0], &[1.0], &[0], 0.003), density("m", "b", &[10.0], &[1.0], &[0], 0.003)].join("\n");
+    let input =
+        [density("m", "a", &[0.0], &[1.0], &[0], 0.003), density("m", "b", &[10.0], &[1.0], &[0], 0.003)].join("\n");
     let o = run(&["--metric", "skl-floored"], &input);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let v = records(&o.stdout, "distance")[0]["value"].as_f64().unwrap();

@@ -114,7 +114,9 @@ impl ReadSummary {
     /// names the records the tool expects, as in "`density`".
     pub fn require(&self, what: &str) -> Result<()> {
         if self.records == 0 {
-            return Err(Error::invalid(format!("no input records (expected {what} records on stdin or in the files given)")));
+            return Err(Error::invalid(format!(
+                "no input records (expected {what} records on stdin or in the files given)"
+            )));
         }
         if self.consumed == 0 {
             return Err(Error::invalid(format!("no {what} records in the input")));

@@ -16,8 +16,8 @@
 //! D = `--decades`, default 4).
 
 use lanczos::{lanczos, DenseSymmetric, Options, Probe};
-use rng::{derive_seed, SplitMix};
 use records::{Record, Run, Tridiag};
+use rng::{derive_seed, SplitMix};
 
 const SEED: u64 = 2024;
 

@@ -13,9 +13,11 @@
 //! assert_eq!(t.alpha.len(), 3);
 //! ```
 
+mod memory;
 mod operator;
 mod probe;
 
+pub use memory::{BasisMemory, GIB};
 pub use operator::{DenseSymmetric, SymmetricOperator};
 pub use probe::Probe;
 

@@ -5,8 +5,8 @@
 
 use tch::Tensor;
 
-use crate::models::named_parameters;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::params::named_parameters;
 
 /// A piece of one parameter tensor: rows [start, start+len) of dim 0, or all.
 #[derive(Debug)]
@@ -61,11 +61,7 @@ impl Block {
             parts: self
                 .parts
                 .iter()
-                .map(|p| Part {
-                    param: p.param.clone(),
-                    tensor: p.tensor.shallow_clone(),
-                    rows: p.rows,
-                })
+                .map(|p| Part { param: p.param.clone(), tensor: p.tensor.shallow_clone(), rows: p.rows })
                 .collect(),
         }
     }
@@ -83,29 +79,16 @@ pub fn units(vs: &tch::nn::VarStore, split_qkv: bool) -> Vec<Block> {
             && t.size()[0] % 3 == 0;
         if split {
             let c = t.size()[0] / 3;
-            let stem = name
-                .trim_end_matches(".c_attn.weight")
-                .trim_end_matches(".c_attn.bias");
+            let stem = name.trim_end_matches(".c_attn.weight").trim_end_matches(".c_attn.bias");
             let prefix = if name.ends_with("weight") { "w" } else { "b" };
             for (i, s) in ["q", "k", "v"].iter().enumerate() {
                 out.push(Block {
                     name: format!("{stem}.{prefix}{s}"),
-                    parts: vec![Part {
-                        param: name.clone(),
-                        tensor: t.shallow_clone(),
-                        rows: Some((i as i64 * c, c)),
-                    }],
+                    parts: vec![Part { param: name.clone(), tensor: t.shallow_clone(), rows: Some((i as i64 * c, c)) }],
                 });
             }
         } else {
-            out.push(Block {
-                name: name.clone(),
-                parts: vec![Part {
-                    param: name,
-                    tensor: t,
-                    rows: None,
-                }],
-            });
+            out.push(Block { name: name.clone(), parts: vec![Part { param: name, tensor: t, rows: None }] });
         }
     }
     out
@@ -166,10 +149,7 @@ fn listing(units: &[Block]) -> String {
     let shown = names.len().min(40);
     let mut s = names[..shown].join(", ");
     if shown < names.len() {
-        s.push_str(&format!(
-            ", ... ({} in all; see --list-blocks)",
-            names.len()
-        ));
+        s.push_str(&format!(", ... ({} in all; see --list-blocks)", names.len()));
     }
     s
 }
@@ -197,21 +177,11 @@ pub fn select(units: &[Block], patterns: &[String], grouping: Grouping) -> Resul
             for u in units {
                 for p in &u.parts {
                     if !parts.iter().any(|q| q.param == p.param) {
-                        parts.push(Part {
-                            param: p.param.clone(),
-                            tensor: p.tensor.shallow_clone(),
-                            rows: None,
-                        });
+                        parts.push(Part { param: p.param.clone(), tensor: p.tensor.shallow_clone(), rows: None });
                     }
                 }
             }
-            push(
-                Block {
-                    name: "all".into(),
-                    parts,
-                },
-                &mut out,
-            );
+            push(Block { name: "all".into(), parts }, &mut out);
             continue;
         }
         let found: Vec<&Block> = if is_glob(pat) {
@@ -222,7 +192,7 @@ pub fn select(units: &[Block], patterns: &[String], grouping: Grouping) -> Resul
             let c: Vec<&Block> = units.iter().filter(|u| matches(pat, &u.name)).collect();
             if c.len() > 1 {
                 let names: Vec<&str> = c.iter().map(|u| u.name.as_str()).collect();
-                return Err(Error::usage(format!(
+                return Err(Error::mismatch(format!(
                     "block `{pat}` is ambiguous: it matches {} (give more of the name, or a glob such as `*{pat}*`)",
                     names.join(", ")
                 )));
@@ -230,10 +200,7 @@ pub fn select(units: &[Block], patterns: &[String], grouping: Grouping) -> Resul
             c
         };
         if found.is_empty() {
-            return Err(Error::usage(format!(
-                "no block matches `{pat}`; blocks are: {}",
-                listing(units)
-            )));
+            return Err(Error::mismatch(format!("no block matches `{pat}`; blocks are: {}", listing(units))));
         }
         match grouping {
             Grouping::EachTensor => {
@@ -243,13 +210,7 @@ pub fn select(units: &[Block], patterns: &[String], grouping: Grouping) -> Resul
             }
             Grouping::PerPattern => {
                 let parts = found.iter().flat_map(|u| u.shallow().parts).collect();
-                push(
-                    Block {
-                        name: pat.clone(),
-                        parts,
-                    },
-                    &mut out,
-                );
+                push(Block { name: pat.clone(), parts }, &mut out);
             }
         }
     }

@@ -6,8 +6,8 @@ use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;
 
-use crate::models::named_variables;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::params::named_variables;
 
 /// Write every parameter and buffer (BatchNorm running statistics), on the
 /// CPU in its own dtype, to a safetensors file.
@@ -29,17 +29,8 @@ pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
 pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
     let file = Tensor::read_safetensors(path)
         .map_err(|e| Error::invalid(format!("cannot read checkpoint {}: {e}", path.display())))?;
-    let mut file: Vec<(String, Tensor)> = file
-        .into_iter()
-        .map(|(n, t)| {
-            (
-                n.strip_prefix("_orig_mod.")
-                    .map(str::to_string)
-                    .unwrap_or(n),
-                t,
-            )
-        })
-        .collect();
+    let mut file: Vec<(String, Tensor)> =
+        file.into_iter().map(|(n, t)| (n.strip_prefix("_orig_mod.").map(str::to_string).unwrap_or(n), t)).collect();
     file.sort_by(|a, b| a.0.cmp(&b.0));
     let params = named_variables(vs);
     let mut missing = Vec::new();
@@ -47,37 +38,25 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
     for (name, t) in &params {
         match file.iter().find(|(n, _)| n == name) {
             None => missing.push(name.clone()),
-            Some((_, f)) if f.size() != t.size() => misshaped.push(format!(
-                "{name} (file {:?}, model {:?})",
-                f.size(),
-                t.size()
-            )),
+            Some((_, f)) if f.size() != t.size() => {
+                misshaped.push(format!("{name} (file {:?}, model {:?})", f.size(), t.size()))
+            }
             Some(_) => {}
         }
     }
     let tied_ok = |n: &str, f: &Tensor| {
         n == "lm_head.weight"
-            && file
-                .iter()
-                .any(|(m, w)| m == "transformer.wte.weight" && w.size() == f.size() && w.equal(f))
+            && file.iter().any(|(m, w)| m == "transformer.wte.weight" && w.size() == f.size() && w.equal(f))
             && params.iter().any(|(m, _)| m == "transformer.wte.weight")
     };
     let unexpected: Vec<String> = file
         .iter()
-        .filter(|(n, f)| {
-            !params.iter().any(|(m, _)| m == n)
-                && !tied_ok(n, f)
-                && !n.ends_with(".num_batches_tracked")
-        })
+        .filter(|(n, f)| !params.iter().any(|(m, _)| m == n) && !tied_ok(n, f) && !n.ends_with(".num_batches_tracked"))
         .map(|(n, f)| format!("{n} {:?}", f.size()))
         .collect();
     if !(missing.is_empty() && misshaped.is_empty() && unexpected.is_empty()) {
         let mut msg = format!("checkpoint {} does not fit the model:", path.display());
-        for (what, list) in [
-            ("missing", &missing),
-            ("mis-shaped", &misshaped),
-            ("unexpected", &unexpected),
-        ] {
+        for (what, list) in [("missing", &missing), ("mis-shaped", &misshaped), ("unexpected", &unexpected)] {
             if !list.is_empty() {
                 msg.push_str(&format!("\n  {what} ({}): {}", list.len(), list.join(", ")));
             }
@@ -89,9 +68,7 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
         let (_, f) = file.iter().find(|(n, _)| n == name).unwrap();
         let mut t = t.shallow_clone();
         t.f_copy_(&f.to_kind(t.kind()).to_device(t.device()))
-            .map_err(|e| {
-                Error::invalid(format!("checkpoint {}: tensor {name}: {e}", path.display()))
-            })?;
+            .map_err(|e| Error::invalid(format!("checkpoint {}: tensor {name}: {e}", path.display())))?;
     }
     Ok(())
 }

@@ -13,8 +13,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::blocks::Block;
 use crate::data::Batch;
-use crate::models::Net;
-use crate::{to_vec_f64, Error, Result};
+use crate::device::to_vec_f64;
+use crate::error::{Error, Result};
+use crate::net::Net;
 
 /// The Hessian of a network's loss restricted to one block, as a
 /// symmetric operator on f64 vectors of length `block.dim()`.
@@ -47,10 +48,7 @@ impl<'a> BlockHessian<'a> {
     /// weights should sum to 1 (see [`Batch::micro_batches`]).
     pub fn new(net: &'a dyn Net, block: &'a Block, batches: Vec<(Batch, f64)>) -> Result<Self> {
         if block.parts.is_empty() {
-            return Err(Error::invalid(format!(
-                "block `{}` has no parameters",
-                block.name
-            )));
+            return Err(Error::invalid(format!("block `{}` has no parameters", block.name)));
         }
         if batches.is_empty() {
             return Err(Error::invalid("no data in the Hessian batch"));
@@ -71,17 +69,7 @@ impl<'a> BlockHessian<'a> {
         }
         let kind = tensors[0].kind();
         let device = tensors[0].device();
-        let mut h = BlockHessian {
-            net,
-            block,
-            batches,
-            tensors,
-            part_tensor,
-            kind,
-            device,
-            kept: None,
-            products: 0,
-        };
+        let mut h = BlockHessian { net, block, batches, tensors, part_tensor, kind, device, kept: None, products: 0 };
         if h.batches.len() == 1 {
             let g = h.gradient_graph(0)?;
             h.kept = Some(g);
@@ -95,17 +83,13 @@ impl<'a> BlockHessian<'a> {
         let name = &self.block.name;
         let loss = self.net.loss(&self.batches[k].0);
         if !all_finite(&loss) {
-            return Err(Error::numeric(format!(
-                "block `{name}`: the loss is NaN or Inf"
-            )));
+            return Err(Error::numeric(format!("block `{name}`: the loss is NaN or Inf")));
         }
         if !loss.requires_grad() {
-            return Err(Error::numeric(format!(
-                "block `{name}`: the loss does not depend on any parameter"
-            )));
+            return Err(Error::numeric(format!("block `{name}`: the loss does not depend on any parameter")));
         }
-        let g = Tensor::f_run_backward(&[&loss], &self.tensors, true, true)
-            .map_err(|e| tch_err(name, "gradient", e))?;
+        let g =
+            Tensor::f_run_backward(&[&loss], &self.tensors, true, true).map_err(|e| tch_err(name, "gradient", e))?;
         for (t, gi) in g.iter().enumerate() {
             if gi.defined() && !all_finite(gi) {
                 return Err(Error::numeric(format!(
@@ -127,16 +111,7 @@ impl<'a> BlockHessian<'a> {
         let mut out = vec![0.0; self.block.dim()];
         for k in 0..self.batches.len() {
             let g = match (&self.kept, k) {
-                (Some(g), 0) => g
-                    .iter()
-                    .map(|t| {
-                        if t.defined() {
-                            t.detach()
-                        } else {
-                            Tensor::new()
-                        }
-                    })
-                    .collect(),
+                (Some(g), 0) => g.iter().map(|t| if t.defined() { t.detach() } else { Tensor::new() }).collect(),
                 _ => self.gradient_graph(k)?,
             };
             self.scatter(&g, self.batches[k].1, &mut out);
@@ -193,10 +168,7 @@ impl SymmetricOperator for BlockHessian<'_> {
     fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<()> {
         let n = self.dim();
         if x.len() != n || out.len() != n {
-            return Err(Error::invalid(format!(
-                "vector of length {} for block of dimension {n}",
-                x.len()
-            )));
+            return Err(Error::invalid(format!("vector of length {} for block of dimension {n}", x.len())));
         }
         // The vector, cut into the parts' shapes, in the network's kind and device.
         let mut vs = Vec::with_capacity(self.block.parts.len());
@@ -266,10 +238,8 @@ pub fn perturb(block: &Block, delta: &[f64]) {
     for p in &block.parts {
         let n = p.numel();
         let t = &p.tensor;
-        let d = Tensor::from_slice(&delta[off..off + n])
-            .to_kind(t.kind())
-            .to_device(t.device())
-            .view(p.shape().as_slice());
+        let d =
+            Tensor::from_slice(&delta[off..off + n]).to_kind(t.kind()).to_device(t.device()).view(p.shape().as_slice());
         let mut target = p.select(t);
         let _ = target.g_add_(&d);
         off += n;

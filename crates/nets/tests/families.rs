@@ -6,20 +6,18 @@
 mod common;
 
 use common::*;
-use lanczos::{SymmetricOperator};
-use rng::SplitMix;
+use lanczos::SymmetricOperator;
 use nets::data::{self, Batch, BatchSpec, DataKind, Input, Shape};
 use nets::hvp::BlockHessian;
-use nets::models::{
-    arch, build, named_parameters, Arch, BertConfig, BnMode, Built, ModelOptions, ResNetConfig,
-    VggConfig, VitConfig,
-};
+use nets::layers::BnMode;
+use nets::models::{build, Arch, BertConfig, Built, ResNetConfig, VggConfig, VitConfig};
+use nets::params::named_parameters;
+use nets::zoo::{arch, ModelOptions};
+use rng::SplitMix;
 use tch::{Device, Kind, Tensor};
 
 fn count(name: &str, classes: i64) -> i64 {
-    arch(name, &ModelOptions::default(), 0, classes)
-        .unwrap()
-        .param_count()
+    arch(name, &ModelOptions::default(), 0, classes).unwrap().param_count()
 }
 
 #[test]
@@ -43,20 +41,14 @@ fn small_configs_count_what_they_build_and_buffers_are_not_parameters() {
     for name in ["resnet18-narrow", "vgg-small", "vit-small", "bert-small"] {
         let a = arch(name, &ModelOptions::default(), 0, 10).unwrap();
         let m = build(&a, Kind::Float, Device::Cpu, 0);
-        let n: i64 = named_parameters(&m.vs)
-            .iter()
-            .map(|(_, t)| t.numel() as i64)
-            .sum();
+        let n: i64 = named_parameters(&m.vs).iter().map(|(_, t)| t.numel() as i64).sum();
         assert_eq!(n, a.param_count(), "{name}");
     }
     // torchvision / timm / blog names.
     let names = |name: &str| -> Vec<String> {
         let a = arch(name, &ModelOptions::default(), 0, 10).unwrap();
         let m = build(&a, Kind::Float, Device::Cpu, 0);
-        named_parameters(&m.vs)
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect()
+        named_parameters(&m.vs).into_iter().map(|(n, _)| n).collect()
     };
     let r = names("resnet18-narrow");
     for n in [
@@ -131,7 +123,7 @@ fn reference_initializations() {
     let s = std(&m, "layer4.1.conv2.weight");
     assert!((s / (2.0f64 / 576.0).sqrt() - 1.0).abs() < 0.05, "{s}");
     let vars = m.vs.variables();
-    assert!(vars["layer1.0.bn1.running_var"].requires_grad() == false);
+    assert!(!vars["layer1.0.bn1.running_var"].requires_grad());
     let a = arch("vit-small", &ModelOptions::default(), 0, 10).unwrap();
     let m = build(&a, Kind::Double, Device::Cpu, 0);
     assert!((std(&m, "blocks.0.mlp.fc1.weight") - 0.02).abs() < 0.002);
@@ -139,10 +131,7 @@ fn reference_initializations() {
     let a = arch("bert-small", &ModelOptions::default(), 0, 20).unwrap();
     let m = build(&a, Kind::Double, Device::Cpu, 0);
     let tok = &m.vs.variables()["embedding.token.weight"];
-    assert_eq!(
-        f64::try_from(tok.get(0).abs().sum(Kind::Double)).unwrap(),
-        0.0
-    );
+    assert_eq!(f64::try_from(tok.get(0).abs().sum(Kind::Double)).unwrap(), 0.0);
     assert!((std(&m, "embedding.position.weight") - 1.0).abs() < 0.1);
 }
 
@@ -165,11 +154,7 @@ fn synthetic(input: Input, n: i64, seq_len: i64, vocab: i64, kind: Kind) -> data
 
 #[test]
 fn forward_output_shapes() {
-    for (name, expect) in [
-        ("resnet18-narrow", vec![2, 10]),
-        ("vgg-small", vec![2, 10]),
-        ("vit-small", vec![2, 10]),
-    ] {
+    for (name, expect) in [("resnet18-narrow", vec![2, 10]), ("vgg-small", vec![2, 10]), ("vit-small", vec![2, 10])] {
         let a = arch(name, &ModelOptions::default(), 0, 10).unwrap();
         let m = build(&a, Kind::Float, Device::Cpu, 0);
         let l = synthetic(a.input(), 2, 0, 0, Kind::Float);
@@ -197,20 +182,11 @@ fn image_batch(n: usize, size: i64, classes: u64, seed: u64) -> Batch {
     let s = size as usize;
     let x: Vec<f64> = (0..n * 3 * s * s).map(|_| r.normal()).collect();
     let y: Vec<i64> = (0..n).map(|_| r.below(classes) as i64).collect();
-    Batch {
-        x: Tensor::from_slice(&x).view([n as i64, 3, size, size]),
-        y: Tensor::from_slice(&y),
-    }
+    Batch { x: Tensor::from_slice(&x).view([n as i64, 3, size, size]), y: Tensor::from_slice(&y) }
 }
 
 fn tiny_resnet(bn: BnMode) -> Built {
-    let a = Arch::ResNet(ResNetConfig {
-        width: 2,
-        blocks: [1, 1, 1, 1],
-        classes: 3,
-        image: 16,
-        bn,
-    });
+    let a = Arch::ResNet(ResNetConfig { width: 2, blocks: [1, 1, 1, 1], classes: 3, image: 16, bn });
     build(&a, Kind::Double, Device::Cpu, 5)
 }
 
@@ -236,16 +212,12 @@ fn resnet_hvp_equals_finite_differences_in_both_batchnorm_modes() {
 #[test]
 fn batchnorm_modes_and_micro_batches() {
     let batch = image_batch(6, 16, 3, 32);
-    let v_for =
-        |b: &nets::blocks::Block| lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(3));
+    let v_for = |b: &nets::blocks::Block| lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(3));
     let apply = |m: &Built, size: i64| {
         let b = block(m, "layer3.0.conv1.weight", false);
         let v = v_for(&b);
         let mut hv = vec![0.0; b.dim()];
-        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(size))
-            .unwrap()
-            .apply(&v, &mut hv)
-            .unwrap();
+        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(size)).unwrap().apply(&v, &mut hv).unwrap();
         hv
     };
     // Running statistics: examples are independent, micro-batches agree.
@@ -279,15 +251,7 @@ fn vgg_hvp_equals_finite_differences() {
 
 #[test]
 fn vit_hvp_equals_finite_differences() {
-    let a = Arch::Vit(VitConfig {
-        image: 8,
-        patch: 4,
-        dim: 4,
-        depth: 1,
-        heads: 2,
-        mlp: 8,
-        classes: 3,
-    });
+    let a = Arch::Vit(VitConfig { image: 8, patch: 4, dim: 4, depth: 1, heads: 2, mlp: 8, classes: 3 });
     let m = build(&a, Kind::Double, Device::Cpu, 7);
     randomize(&m, 0.5, 8);
     let batch = image_batch(3, 8, 3, 34);
@@ -299,22 +263,11 @@ fn vit_hvp_equals_finite_differences() {
 
 #[test]
 fn bert_hvp_equals_finite_differences() {
-    let a = Arch::Bert(BertConfig {
-        vocab: 6 + data::BERT_SPECIALS,
-        dim: 4,
-        layers: 1,
-        heads: 2,
-        ff: 8,
-        seq_len: 7,
-    });
+    let a = Arch::Bert(BertConfig { vocab: 6 + data::BERT_SPECIALS, dim: 4, layers: 1, heads: 2, ff: 8, seq_len: 7 });
     let m = build(&a, Kind::Double, Device::Cpu, 9);
     randomize(&m, 0.3, 10);
     let l = synthetic(Input::MaskedLm, 3, 7, 6, Kind::Double);
-    for pat in [
-        "encoder.0.query.weight",
-        "encoder.0.layernorm.*",
-        "embedding.segment",
-    ] {
+    for pat in ["encoder.0.query.weight", "encoder.0.layernorm.*", "embedding.segment"] {
         let b = block(&m, pat, false);
         check_against_finite_differences(&m, &b, &l.batch, 1e-2, 2e-4);
     }
@@ -344,13 +297,7 @@ fn bert_batches_are_deterministic_and_well_formed() {
     assert!(tok.select(1, 10).eq(data::BERT_SEP).all().int64_value(&[]) == 1);
     // Every sequence has a masked position; labels are tokens or -100.
     let mlm = b1.y.narrow(1, 0, 21);
-    assert!(
-        mlm.ne(-100)
-            .sum_dim_intlist(1, false, Kind::Int64)
-            .min()
-            .int64_value(&[])
-            >= 1
-    );
+    assert!(mlm.ne(-100).sum_dim_intlist(1, false, Kind::Int64).min().int64_value(&[]) >= 1);
     let nsp = b1.y.select(1, 21);
     assert!(nsp.ge(0).logical_and(&nsp.le(1)).all().int64_value(&[]) == 1);
 }
@@ -368,40 +315,19 @@ fn images_are_replicated_resized_and_deterministic() {
         input,
         paths: vec![],
     };
-    let a = data::load(
-        &spec(DataKind::Mnist, Input::Image { size: 32 }),
-        Kind::Double,
-    )
-    .unwrap();
+    let a = data::load(&spec(DataKind::Mnist, Input::Image { size: 32 }), Kind::Double).unwrap();
     assert_eq!(a.batch.x.size(), [3, 3, 32, 32]);
     let x = &a.batch.x;
     assert!(x.select(1, 0).equal(&x.select(1, 2)));
-    let b = data::load(
-        &spec(DataKind::Mnist, Input::Image { size: 32 }),
-        Kind::Double,
-    )
-    .unwrap();
+    let b = data::load(&spec(DataKind::Mnist, Input::Image { size: 32 }), Kind::Double).unwrap();
     assert!(a.batch.x.equal(&b.batch.x));
     // The same images as the MLP's features, resized.
     let f = data::load(&spec(DataKind::Mnist, Input::Features), Kind::Double).unwrap();
     assert!(f.batch.y.equal(&a.batch.y));
-    let back = f
-        .batch
-        .x
-        .view([3, 1, 28, 28])
-        .upsample_bilinear2d([32, 32], false, None, None);
+    let back = f.batch.x.view([3, 1, 28, 28]).upsample_bilinear2d([32, 32], false, None, None);
     assert!(back.equal(&x.narrow(1, 0, 1)));
-    let fm = data::load(
-        &spec(DataKind::FashionMnist, Input::Image { size: 32 }),
-        Kind::Float,
-    )
-    .expect("Fashion-MNIST: install dataset-fashion-mnist (scripts/setup)");
+    let fm = data::load(&spec(DataKind::FashionMnist, Input::Image { size: 32 }), Kind::Float)
+        .expect("Fashion-MNIST: install dataset-fashion-mnist (scripts/setup)");
     assert_eq!(fm.batch.x.size(), [3, 3, 32, 32]);
-    assert_eq!(
-        fm.shape,
-        Shape::Classes {
-            features: 3 * 32 * 32,
-            classes: 10
-        }
-    );
+    assert_eq!(fm.shape, Shape::Classes { features: 3 * 32 * 32, classes: 10 });
 }

@@ -6,21 +6,16 @@
 mod common;
 
 use common::*;
-use lanczos::{SymmetricOperator};
-use rng::SplitMix;
+use lanczos::SymmetricOperator;
 use nets::blocks::Block;
 use nets::data::Batch;
 use nets::hvp::{perturb, BlockHessian};
 use nets::models::{build, Arch, Built, GptConfig, MlpConfig};
+use rng::SplitMix;
 use tch::{Kind, Tensor};
 
 fn tiny_mlp() -> Built {
-    let arch = Arch::Mlp(MlpConfig {
-        input: 5,
-        widths: vec![4, 3],
-        classes: 3,
-        layer_scale: 1.0,
-    });
+    let arch = Arch::Mlp(MlpConfig { input: 5, widths: vec![4, 3], classes: 3, layer_scale: 1.0 });
     build(&arch, Kind::Double, tch::Device::Cpu, 1)
 }
 
@@ -28,10 +23,7 @@ fn mlp_batch(n: usize, seed: u64) -> Batch {
     let mut r = SplitMix::new(seed);
     let x: Vec<f64> = (0..n * 5).map(|_| r.normal()).collect();
     let y: Vec<i64> = (0..n).map(|_| r.below(3) as i64).collect();
-    Batch {
-        x: Tensor::from_slice(&x).view([n as i64, 5]),
-        y: Tensor::from_slice(&y),
-    }
+    Batch { x: Tensor::from_slice(&x).view([n as i64, 5]), y: Tensor::from_slice(&y) }
 }
 
 fn tiny_transformer(layers: i64) -> Built {
@@ -64,10 +56,7 @@ fn token_batch(n: usize, t: usize, vocab: u64, seed: u64) -> Batch {
     let mut r = SplitMix::new(seed);
     let x: Vec<i64> = (0..n * t).map(|_| r.below(vocab) as i64).collect();
     let y: Vec<i64> = (0..n * t).map(|_| r.below(vocab) as i64).collect();
-    Batch {
-        x: Tensor::from_slice(&x).view([n as i64, t as i64]),
-        y: Tensor::from_slice(&y).view([n as i64, t as i64]),
-    }
+    Batch { x: Tensor::from_slice(&x).view([n as i64, t as i64]), y: Tensor::from_slice(&y).view([n as i64, t as i64]) }
 }
 
 #[test]
@@ -114,9 +103,7 @@ fn offsets(all: &Block) -> Vec<(String, usize, usize)> {
 }
 
 fn principal(h: &[f64], n: usize, idx: &[usize]) -> Vec<f64> {
-    idx.iter()
-        .flat_map(|&i| idx.iter().map(move |&j| h[i * n + j]))
-        .collect()
+    idx.iter().flat_map(|&i| idx.iter().map(move |&j| h[i * n + j])).collect()
 }
 
 #[test]
@@ -146,44 +133,30 @@ fn block_hvp_is_principal_submatrix_times_v() {
         ("transformer.h.1.attn.wk", true),
     ] {
         let b = block(&m, pat, split);
-        let idx: Vec<usize> = b
-            .parts
-            .iter()
-            .flat_map(|p| idx_of(&p.param, p.rows))
-            .collect();
+        let idx: Vec<usize> = b.parts.iter().flat_map(|p| idx_of(&p.param, p.rows)).collect();
         assert_eq!(idx.len(), b.dim());
         let sub = principal(&h, n, &idx);
-        let mut op =
-            BlockHessian::new(m.net.as_ref(), &b, vec![(batch.slice(0, batch.len()), 1.0)])
-                .unwrap();
+        let mut op = BlockHessian::new(m.net.as_ref(), &b, vec![(batch.slice(0, batch.len()), 1.0)]).unwrap();
         let v = lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(5));
         let mut hv = vec![0.0; b.dim()];
         op.apply(&v, &mut hv).unwrap();
-        let expect: Vec<f64> = (0..idx.len())
-            .map(|i| (0..idx.len()).map(|j| sub[i * idx.len() + j] * v[j]).sum())
-            .collect();
+        let expect: Vec<f64> =
+            (0..idx.len()).map(|i| (0..idx.len()).map(|j| sub[i * idx.len() + j] * v[j]).sum()).collect();
         let e = rel_err(&hv, &expect);
         assert!(max_abs(&expect) > 1e-8, "{pat}: zero block");
-        assert!(
-            e < 1e-12,
-            "{pat}: block HVP differs from sub-matrix times v by {e}"
-        );
+        assert!(e < 1e-12, "{pat}: block HVP differs from sub-matrix times v by {e}");
     }
 }
 
 #[test]
 fn micro_batch_mean_equals_full_batch() {
-    for (m, batch, pat) in [
-        (tiny_mlp(), mlp_batch(7, 21), "fc2.weight"),
-        (tiny_transformer(1), token_batch(7, 2, 5, 22), "all"),
-    ] {
+    for (m, batch, pat) in
+        [(tiny_mlp(), mlp_batch(7, 21), "fc2.weight"), (tiny_transformer(1), token_batch(7, 2, 5, 22), "all")]
+    {
         let b = block(&m, pat, false);
         let v = lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(9));
         let mut full = vec![0.0; b.dim()];
-        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100))
-            .unwrap()
-            .apply(&v, &mut full)
-            .unwrap();
+        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100)).unwrap().apply(&v, &mut full).unwrap();
         for size in [1, 3, 4] {
             let mb = batch.micro_batches(size);
             assert!(mb.len() > 1);
@@ -193,10 +166,7 @@ fn micro_batch_mean_equals_full_batch() {
             let e = rel_err(&hv, &full);
             assert!(e < 1e-12, "{pat}: micro-batches of {size}: rel. error {e}");
             let (g_full, g_mb) = (
-                BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100))
-                    .unwrap()
-                    .gradient()
-                    .unwrap(),
+                BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100)).unwrap().gradient().unwrap(),
                 op.gradient().unwrap(),
             );
             assert!(rel_err(&g_mb, &g_full) < 1e-12);
@@ -211,12 +181,7 @@ fn non_finite_gradient_is_an_error_naming_the_block() {
     let mut d = vec![0.0; b.dim()];
     d[0] = f64::NAN;
     perturb(&b, &d);
-    let e = BlockHessian::new(m.net.as_ref(), &b, vec![(mlp_batch(4, 1), 1.0)])
-        .err()
-        .expect("must fail");
+    let e = BlockHessian::new(m.net.as_ref(), &b, vec![(mlp_batch(4, 1), 1.0)]).err().expect("must fail");
     let msg = e.to_string();
-    assert!(
-        msg.contains("fc1.weight") && (msg.contains("NaN") || msg.contains("Inf")),
-        "{msg}"
-    );
+    assert!(msg.contains("fc1.weight") && (msg.contains("NaN") || msg.contains("Inf")), "{msg}");
 }

@@ -4,7 +4,9 @@
 
 use nets::blocks::{glob, select, units, Grouping};
 use nets::data::{self, BatchSpec, DataKind, Shape};
-use nets::models::{arch, build, natural_cmp, ModelOptions, ZOO};
+use nets::models::build;
+use nets::params::natural_cmp;
+use nets::zoo::{arch, ModelOptions, ZOO};
 use tch::{Device, Kind};
 
 #[test]
@@ -13,30 +15,15 @@ fn parameter_counts_match_the_built_models() {
     for e in ZOO.iter().filter(|e| !big.contains(&e.name)) {
         let a = arch(e.name, &ModelOptions::default(), 784, 65).unwrap();
         let m = build(&a, Kind::Float, Device::Cpu, 0);
-        let n: i64 = nets::models::named_parameters(&m.vs)
-            .iter()
-            .map(|(_, t)| t.numel() as i64)
-            .sum();
+        let n: i64 = nets::params::named_parameters(&m.vs).iter().map(|(_, t)| t.numel() as i64).sum();
         assert_eq!(n, a.param_count(), "{}", e.name);
     }
     // The paper's sizes: GPT2-nano ~11M, GPT-2 124M (nanoGPT vocabulary 50304).
-    let nano = arch("gpt2-nano", &ModelOptions::default(), 0, 65)
-        .unwrap()
-        .param_count();
+    let nano = arch("gpt2-nano", &ModelOptions::default(), 0, 65).unwrap().param_count();
     assert!((10_000_000..11_500_000).contains(&nano), "{nano}");
-    assert_eq!(
-        arch("gpt2", &ModelOptions::default(), 0, 50304)
-            .unwrap()
-            .param_count(),
-        124_475_904
-    );
+    assert_eq!(arch("gpt2", &ModelOptions::default(), 0, 50304).unwrap().param_count(), 124_475_904);
     // The paper's MLP 784-300-128-64-10.
-    assert_eq!(
-        arch("mlp", &ModelOptions::default(), 784, 10)
-            .unwrap()
-            .param_count(),
-        282_934
-    );
+    assert_eq!(arch("mlp", &ModelOptions::default(), 784, 10).unwrap().param_count(), 282_934);
 }
 
 #[test]
@@ -60,15 +47,7 @@ fn nanogpt_names_and_init() {
     assert!((std("transformer.h.0.mlp.c_fc.weight") - 0.02).abs() < 0.002);
     // Residual projections: 0.02 / sqrt(2 * n_layer) = 0.01 for 2 layers.
     assert!((std("transformer.h.0.mlp.c_proj.weight") - 0.01).abs() < 0.001);
-    assert_eq!(
-        f64::try_from(
-            vars["transformer.h.0.attn.c_attn.bias"]
-                .abs()
-                .sum(Kind::Double)
-        )
-        .unwrap(),
-        0.0
-    );
+    assert_eq!(f64::try_from(vars["transformer.h.0.attn.c_attn.bias"].abs().sum(Kind::Double)).unwrap(), 0.0);
     // Same seed, same weights.
     let m2 = build(&a, Kind::Double, Device::Cpu, 0);
     assert!(m2.vs.variables()["transformer.wte.weight"].equal(&vars["transformer.wte.weight"]));
@@ -80,51 +59,21 @@ fn globs_and_short_names() {
     assert!(glob("*wte*", "transformer.wte.weight"));
     assert!(!glob("h.?.mlp", "h.10.mlp"));
     assert!(natural_cmp("h.2.x", "h.10.x").is_lt());
-    let a = arch(
-        "tiny-transformer",
-        &ModelOptions {
-            layers: Some(2),
-            ..Default::default()
-        },
-        0,
-        7,
-    )
-    .unwrap();
+    let a = arch("tiny-transformer", &ModelOptions { layers: Some(2), ..Default::default() }, 0, 7).unwrap();
     let m = build(&a, Kind::Float, Device::Cpu, 0);
     let u = units(&m.vs, true);
     let names = |pats: &[&str], g| -> Vec<String> {
         let pats: Vec<String> = pats.iter().map(|s| s.to_string()).collect();
-        select(&u, &pats, g)
-            .unwrap()
-            .into_iter()
-            .map(|b| b.name)
-            .collect()
+        select(&u, &pats, g).unwrap().into_iter().map(|b| b.name).collect()
     };
-    assert_eq!(
-        names(&["wte"], Grouping::EachTensor),
-        ["transformer.wte.weight"]
-    );
-    assert_eq!(
-        names(&["h.*.attn.wq"], Grouping::EachTensor),
-        ["transformer.h.0.attn.wq", "transformer.h.1.attn.wq"]
-    );
-    assert_eq!(
-        names(&["h.1.mlp.c_fc"], Grouping::EachTensor),
-        ["transformer.h.1.mlp.c_fc.weight"]
-    );
-    assert_eq!(
-        names(&["h.*.attn.wq"], Grouping::PerPattern),
-        ["h.*.attn.wq"]
-    );
+    assert_eq!(names(&["wte"], Grouping::EachTensor), ["transformer.wte.weight"]);
+    assert_eq!(names(&["h.*.attn.wq"], Grouping::EachTensor), ["transformer.h.0.attn.wq", "transformer.h.1.attn.wq"]);
+    assert_eq!(names(&["h.1.mlp.c_fc"], Grouping::EachTensor), ["transformer.h.1.mlp.c_fc.weight"]);
+    assert_eq!(names(&["h.*.attn.wq"], Grouping::PerPattern), ["h.*.attn.wq"]);
     let all = select(&u, &["all".to_string()], Grouping::EachTensor).unwrap();
     assert_eq!(all[0].dim() as i64, a.param_count());
-    let e = select(&u, &["c_proj.weight".to_string()], Grouping::EachTensor)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("ambiguous") && e.contains("transformer.h.1.mlp.c_proj.weight"),
-        "{e}"
-    );
+    let e = select(&u, &["c_proj.weight".to_string()], Grouping::EachTensor).unwrap_err().to_string();
+    assert!(e.contains("ambiguous") && e.contains("transformer.h.1.mlp.c_proj.weight"), "{e}");
 }
 
 fn spec(kind: DataKind, tokens: bool, dir: std::path::PathBuf) -> BatchSpec {
@@ -135,30 +84,16 @@ fn spec(kind: DataKind, tokens: bool, dir: std::path::PathBuf) -> BatchSpec {
         seq_len: 16,
         seed: 3,
         synthetic_vocab: 16,
-        input: if tokens {
-            data::Input::Tokens
-        } else {
-            data::Input::Features
-        },
+        input: if tokens { data::Input::Tokens } else { data::Input::Features },
         paths: vec![],
     }
 }
 
 #[test]
 fn missing_data_names_the_setup_script() {
-    for (k, t) in [
-        (DataKind::Mnist, false),
-        (DataKind::ShakespeareChar, true),
-        (DataKind::ShakespeareBpe, true),
-    ] {
-        let e = data::load(&spec(k, t, "/nonexistent/data".into()), Kind::Float)
-            .err()
-            .expect("must fail")
-            .to_string();
-        assert!(
-            e.contains("scripts/setup") && e.contains("/nonexistent/data"),
-            "{e}"
-        );
+    for (k, t) in [(DataKind::Mnist, false), (DataKind::ShakespeareChar, true), (DataKind::ShakespeareBpe, true)] {
+        let e = data::load(&spec(k, t, "/nonexistent/data".into()), Kind::Float).err().expect("must fail").to_string();
+        assert!(e.contains("scripts/setup") && e.contains("/nonexistent/data"), "{e}");
     }
 }
 
@@ -168,40 +103,21 @@ fn mnist_is_installed_and_standardized() {
     assert_eq!(m.n, 60_000);
     assert_eq!(m.images.len(), 60_000 * 784);
     assert!(m.labels.iter().all(|l| *l < 10));
-    let l = data::load(
-        &spec(DataKind::Mnist, false, data::default_data_dir()),
-        Kind::Double,
-    )
-    .unwrap();
-    assert_eq!(
-        l.shape,
-        Shape::Classes {
-            features: 784,
-            classes: 10
-        }
-    );
+    let l = data::load(&spec(DataKind::Mnist, false, data::default_data_dir()), Kind::Double).unwrap();
+    assert_eq!(l.shape, Shape::Classes { features: 784, classes: 10 });
     assert_eq!(l.batch.x.size(), [4, 784]);
-    let again = data::load(
-        &spec(DataKind::Mnist, false, data::default_data_dir()),
-        Kind::Double,
-    )
-    .unwrap();
+    let again = data::load(&spec(DataKind::Mnist, false, data::default_data_dir()), Kind::Double).unwrap();
     assert!(l.batch.x.equal(&again.batch.x));
 }
 
 #[test]
 fn shakespeare_characters_and_bpe() {
-    let text = data::load_shakespeare(&data::default_data_dir())
-        .expect("Shakespeare: run scripts/setup first");
+    let text = data::load_shakespeare(&data::default_data_dir()).expect("Shakespeare: run scripts/setup first");
     assert!(text.len() > 4_000_000, "{}", text.len());
     assert!(text.contains("To be, or not to be"));
     let c = data::char_tokens(&text);
     assert!((60..100).contains(&c.vocab), "{}", c.vocab);
-    let l = data::load(
-        &spec(DataKind::ShakespeareChar, true, data::default_data_dir()),
-        Kind::Float,
-    )
-    .unwrap();
+    let l = data::load(&spec(DataKind::ShakespeareChar, true, data::default_data_dir()), Kind::Float).unwrap();
     assert_eq!(l.shape, Shape::Tokens { vocab: c.vocab });
     // Targets are the inputs shifted by one.
     let (x, y) = (l.batch.x, l.batch.y);

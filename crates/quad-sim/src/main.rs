@@ -7,9 +7,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
+use cli::{Error, Result};
 use quadratic::experiment::{Source, SpectraFile};
 use quadratic::{Experiment, ExperimentConfig, OptimizerRequest};
-use cli::{Error, Result};
 use records::{Density, Record, RecordWriter, Run};
 
 const TOOL: &str = "quad-sim";

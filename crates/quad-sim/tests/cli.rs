@@ -54,8 +54,21 @@ fn records_and_thinning() {
 #[test]
 fn spectra_file_sampling() {
     let o = quad_sim(&[
-        "--spectra", FIXTURE, "--spectra-block", "wide", "--spectra-block", "synthetic/flat", "--block-dim", "20", "--kappa",
-        "5000", "--iters", "0", "--emit-spectra", "--optimizer", "gd",
+        "--spectra",
+        FIXTURE,
+        "--spectra-block",
+        "wide",
+        "--spectra-block",
+        "synthetic/flat",
+        "--block-dim",
+        "20",
+        "--kappa",
+        "5000",
+        "--iters",
+        "0",
+        "--emit-spectra",
+        "--optimizer",
+        "gd",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = lines(&o);
@@ -124,7 +137,11 @@ fn malformed_spectra() {
     let good = std::fs::read_to_string(FIXTURE).unwrap();
     let second = good.lines().nth(1).unwrap();
     let cases = [
-        ("weights.jsonl", second.replace("\"weights\":[0.3,0.3,0.2,0.1,0.07,0.03]", "\"weights\":[0.3,0.3,0.2,0.1,0.07,0.5]"), "weights"),
+        (
+            "weights.jsonl",
+            second.replace("\"weights\":[0.3,0.3,0.2,0.1,0.07,0.03]", "\"weights\":[0.3,0.3,0.2,0.1,0.07,0.5]"),
+            "weights",
+        ),
         ("short.jsonl", second.replace("\"weights\":[0.3,0.3,0.2,0.1,0.07,0.03]", "\"weights\":[0.5,0.5]"), "weights"),
         ("type.jsonl", second.replace("\"nodes\":[", "\"nodes\":[\"x\","), "nodes"),
         ("json.jsonl", "{not json".to_string(), "malformed JSON"),

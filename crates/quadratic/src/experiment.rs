@@ -3,8 +3,8 @@
 //! their steps (tuned over a grid where no step is given), and the
 //! `problem`, `spectrum`, `tune` and `iterate` records of a run.
 
-use rng::{derive_seed, SplitMix};
 use records::{Density, Iterate, Problem, ProblemBlock, Spectrum, Tune};
+use rng::{derive_seed, SplitMix};
 
 use crate::error::{positive, Error, Result};
 use crate::optim::{self, Method, OptSpec, RunOptions, Step, Stop, Summary};

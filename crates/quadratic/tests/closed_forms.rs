@@ -1,9 +1,9 @@
 //! The library against closed forms.
 
-use rng::SplitMix;
 use ndarray::Array2;
 use ndarray_linalg::{EigValsh, UPLO};
 use quadratic::{cases, optim, theory, Block, Method, OptSpec, Quadratic, RunOptions};
+use rng::SplitMix;
 
 fn opts(iters: u64) -> RunOptions {
     RunOptions { iters, stop_rel: 0.0 }
@@ -20,13 +20,10 @@ fn gd_on_diagonal_follows_the_closed_form() {
     let (traj, _) = optim::trajectory(&q, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(200));
     assert_eq!(traj.len(), 201);
     for s in &traj {
-        let exact: f64 = lam
-            .iter()
-            .zip(&w0)
-            .map(|(l, w)| 0.5 * l * w * w * (1.0 - eta * l).powi(2 * s.t as i32))
-            .sum();
+        let exact: f64 = lam.iter().zip(&w0).map(|(l, w)| 0.5 * l * w * w * (1.0 - eta * l).powi(2 * s.t as i32)).sum();
         assert!((s.loss_gap - exact).abs() <= 1e-12 * exact, "t {}: {} vs {exact}", s.t, s.loss_gap);
-        let dist: f64 = lam.iter().zip(&w0).map(|(l, w)| (w * (1.0 - eta * l).powi(s.t as i32)).powi(2)).sum::<f64>().sqrt();
+        let dist: f64 =
+            lam.iter().zip(&w0).map(|(l, w)| (w * (1.0 - eta * l).powi(s.t as i32)).powi(2)).sum::<f64>().sqrt();
         assert!((s.dist - dist).abs() <= 1e-12 * dist);
     }
 }
@@ -60,8 +57,14 @@ fn rotated_blocks_have_the_requested_eigenvalues() {
 #[test]
 fn cases_3_and_4_are_the_papers_sets() {
     let c = cases::clustered_set(3, 3, 2000.0).unwrap();
-    assert_eq!(cases::heterogeneous(&c), vec![vec![1.0, 2.0, 3.0], vec![99.0, 100.0, 101.0], vec![1998.0, 1999.0, 2000.0]]);
-    assert_eq!(cases::homogeneous(&c), vec![vec![1.0, 99.0, 1998.0], vec![2.0, 100.0, 1999.0], vec![3.0, 101.0, 2000.0]]);
+    assert_eq!(
+        cases::heterogeneous(&c),
+        vec![vec![1.0, 2.0, 3.0], vec![99.0, 100.0, 101.0], vec![1998.0, 1999.0, 2000.0]]
+    );
+    assert_eq!(
+        cases::homogeneous(&c),
+        vec![vec![1.0, 99.0, 1998.0], vec![2.0, 100.0, 1999.0], vec![3.0, 101.0, 2000.0]]
+    );
     for kappa in [2000.0, 5000.0, 777.0] {
         for (blocks, dim) in [(3, 3), (5, 20), (2, 7)] {
             let c = cases::clustered_set(blocks, dim, kappa).unwrap();
@@ -84,7 +87,8 @@ fn sampled_spectra_rescale_to_exact_kappa() {
     let mut rng = SplitMix::new(3);
     let nodes = [-0.5, 0.01, 0.2, 3.0, 40.0];
     let weights = [0.1, 0.5, 0.2, 0.15, 0.05];
-    let mut blocks: Vec<Vec<f64>> = (0..4).map(|_| cases::sample_discrete(&nodes, &weights, 100, &mut rng).unwrap()).collect();
+    let mut blocks: Vec<Vec<f64>> =
+        (0..4).map(|_| cases::sample_discrete(&nodes, &weights, 100, &mut rng).unwrap()).collect();
     assert!(blocks.iter().flatten().all(|x| nodes.contains(x)));
     // Frequencies follow the weights (400 draws: loose).
     let small = blocks.iter().flatten().filter(|x| **x == 0.01).count() as f64 / 400.0;
@@ -108,7 +112,8 @@ fn bgd_meets_theorem1_at_every_step() {
             let (p, w0) = cases::build(&cases::block_names(3), eig, seed * 10 + k as u64).unwrap();
             let kappas: Vec<f64> = p.blocks.iter().map(Block::kappa).collect();
             let bound = theory::theorem1_rate(&kappas);
-            let (traj, _) = optim::trajectory(&p, &w0, &OptSpec { name: "bgd".into(), method: Method::Bgd, lr: 1.0 }, &opts(300));
+            let (traj, _) =
+                optim::trajectory(&p, &w0, &OptSpec { name: "bgd".into(), method: Method::Bgd, lr: 1.0 }, &opts(300));
             for w in traj.windows(2) {
                 assert!(w[1].loss_gap <= bound * w[0].loss_gap * (1.0 + 1e-9), "seed {seed} t {}", w[0].t);
             }
@@ -124,7 +129,8 @@ fn gd_rate_is_the_chebyshev_rate() {
     let (p, w0) = cases::build(&cases::block_names(3), &cases::heterogeneous(&c), 1).unwrap();
     let rho2 = theory::gd_loss_rate(p.kappa());
     let eta = 2.0 / (p.lambda_min() + p.lambda_max());
-    let (traj, _) = optim::trajectory(&p, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(4000));
+    let (traj, _) =
+        optim::trajectory(&p, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(4000));
     for w in traj.windows(2) {
         assert!(w[1].loss_gap <= rho2 * w[0].loss_gap * (1.0 + 1e-9));
     }
@@ -144,11 +150,8 @@ fn frozen_adam_is_diagonally_preconditioned_gd() {
     let spec = OptSpec { name: "adam-frozen".into(), method: Method::Adam { beta1: 0.0, beta2: 1.0 }, lr: eta };
     let (traj, _) = optim::trajectory(&q, &w0, &spec, &opts(50));
     for s in &traj {
-        let exact: f64 = lam
-            .iter()
-            .zip(&w0)
-            .map(|(l, w)| 0.5 * l * (w * (1.0 - eta / w.abs()).powi(s.t as i32)).powi(2))
-            .sum();
+        let exact: f64 =
+            lam.iter().zip(&w0).map(|(l, w)| 0.5 * l * (w * (1.0 - eta / w.abs()).powi(s.t as i32)).powi(2)).sum();
         assert!((s.loss_gap - exact).abs() <= 1e-12 * exact.max(1e-300));
     }
 }
@@ -156,7 +159,8 @@ fn frozen_adam_is_diagonally_preconditioned_gd() {
 /// Assumption 1's constants and r from a known gradient.
 #[test]
 fn assumption1_constants() {
-    let q = Quadratic::new(vec![Block::diagonal("a", &[1.0, 2.0]).unwrap(), Block::diagonal("b", &[10.0]).unwrap()]).unwrap();
+    let q = Quadratic::new(vec![Block::diagonal("a", &[1.0, 2.0]).unwrap(), Block::diagonal("b", &[10.0]).unwrap()])
+        .unwrap();
     let g0 = [0.5, -2.0, 30.0];
     let a = theory::assumption1(&q, &g0).unwrap();
     assert_eq!(a.c1, vec![0.25, 3.0]);

@@ -99,9 +99,7 @@ fn classify(source: String, number: usize, text: String) -> Result<InputLine> {
     let mut line = InputLine { source, number, text, kind: String::new() };
     let value: serde_json::Value = match serde_json::from_str(&line.text) {
         Ok(v) => v,
-        Err(e) => {
-            return Err(line.error(None, format!("malformed JSON: {}", strip_position(&e.to_string()))))
-        }
+        Err(e) => return Err(line.error(None, format!("malformed JSON: {}", strip_position(&e.to_string())))),
     };
     let kind = match &value {
         serde_json::Value::Object(map) => match map.get("type") {
@@ -134,8 +132,7 @@ impl<W: Write> RecordWriter<W> {
 
     /// Serialize `record` and write it as one line.
     pub fn write<T: Serialize>(&mut self, record: &T) -> Result<()> {
-        let mut line = serde_json::to_string(record)
-            .map_err(|e| Error::Serialize(e.to_string()))?;
+        let mut line = serde_json::to_string(record).map_err(|e| Error::Serialize(e.to_string()))?;
         line.push('\n');
         self.write_line_raw(&line)
     }

@@ -28,7 +28,8 @@ fn every_documented_example_parses_as_its_section_type() {
     let ex = examples();
     assert!(ex.len() >= 5, "expected at least the five core examples, found {}", ex.len());
     for (heading, line) in ex {
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{heading}: bad JSON: {e}"));
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{heading}: bad JSON: {e}"));
         let kind = value["type"].as_str().unwrap_or_else(|| panic!("{heading}: no type"));
         assert_eq!(kind, heading, "example under `## {heading}` has type `{kind}`");
         let rec: Record = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{heading}: does not parse: {e}"));

@@ -168,9 +168,8 @@ fn run(args: &Args) -> Result<()> {
 
     for (k, b) in blocks.iter().enumerate() {
         let (model, block) = &b.key;
-        let d = pool_density(model, block, b.value.dim, &b.value.rules, &opts).map_err(|m| {
-            Error::invalid(format!("model `{model}` block `{block}` (first seen at {}): {m}", b.first))
-        })?;
+        let d = pool_density(model, block, b.value.dim, &b.value.rules, &opts)
+            .map_err(|m| Error::invalid(format!("model `{model}` block `{block}` (first seen at {}): {m}", b.first)))?;
         if jsonl {
             out.write(&records::Record::Density(d))?;
         } else {
@@ -184,13 +183,17 @@ fn add_tridiag(line: &InputLine, blocks: &mut Blocks) -> Result<()> {
     let t: Tridiag = line.parse()?;
     t.validate().map_err(|(field, msg)| line.error(Some(field), msg))?;
     let rule = ProbeRule::from_tridiag(&t).map_err(|m| line.error(None, m))?;
-    let entry = blocks.entry((t.model.clone(), t.block.clone()), || line.location(), || BlockProbes {
-        dim: t.dim,
-        rules: Vec::new(),
-    });
+    let entry = blocks.entry(
+        (t.model.clone(), t.block.clone()),
+        || line.location(),
+        || BlockProbes { dim: t.dim, rules: Vec::new() },
+    );
     if entry.value.dim != t.dim {
         return Err(line
-            .error(Some("dim"), format!("{} differs from {} given for this block at {}", t.dim, entry.value.dim, entry.first))
+            .error(
+                Some("dim"),
+                format!("{} differs from {} given for this block at {}", t.dim, entry.value.dim, entry.first),
+            )
             .into());
     }
     if entry.value.rules.iter().any(|r| r.probe == t.probe) {
@@ -207,6 +210,7 @@ fn add_tridiag(line: &InputLine, blocks: &mut Blocks) -> Result<()> {
 
 /// One block's grid as CSV rows (model,block,x,density), written as one chunk.
 fn csv_rows(d: &Density, header: bool) -> Result<String> {
-    let rows = d.grid.iter().zip(&d.density).map(|(x, y)| [d.model.clone(), d.block.clone(), x.to_string(), y.to_string()]);
+    let rows =
+        d.grid.iter().zip(&d.density).map(|(x, y)| [d.model.clone(), d.block.clone(), x.to_string(), y.to_string()]);
     cli::csv_text(header.then_some(&["model", "block", "x", "density"][..]), rows)
 }

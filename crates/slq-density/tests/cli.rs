@@ -12,14 +12,19 @@ fn run(args: &[&str], stdin: &str) -> Output {
     testkit::run(BIN, args, stdin)
 }
 
-const GOOD: &str = r#"{"type":"tridiag","model":"m","block":"b","dim":3,"probe":0,"seed":1,"alpha":[1.0,2.0],"beta":[0.5]}"#;
+const GOOD: &str =
+    r#"{"type":"tridiag","model":"m","block":"b","dim":3,"probe":0,"seed":1,"alpha":[1.0,2.0],"beta":[0.5]}"#;
 
 fn assert_clean_failure(o: &Output, line: &str, needle: &str) {
     assert_eq!(o.code, 1, "stderr: {}", o.stderr);
     assert!(o.stderr.contains(line), "expected `{line}` in: {}", o.stderr);
     assert!(o.stderr.contains(needle), "expected `{needle}` in: {}", o.stderr);
     assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
-    assert!(o.stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "no torn line: {}", o.stdout);
+    assert!(
+        o.stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "no torn line: {}",
+        o.stdout
+    );
     assert!(!o.stdout.contains("\"density\""), "no density from bad input");
 }
 
@@ -51,7 +56,11 @@ fn other_records_pass_through_unchanged() {
 fn bad_inputs_name_the_line_and_field() {
     assert_clean_failure(&run(&[], &format!("{GOOD}\n{{not json\n")), "stdin:2:", "malformed JSON");
     assert_clean_failure(&run(&[], &GOOD.replace(",\"beta\":[0.5]", "")), "stdin:1:", "missing field `beta`");
-    assert_clean_failure(&run(&[], &GOOD.replace("[0.5]", "[0.5,0.1]")), "stdin:1: field `beta`", "has 2 entries but alpha has 2");
+    assert_clean_failure(
+        &run(&[], &GOOD.replace("[0.5]", "[0.5,0.1]")),
+        "stdin:1: field `beta`",
+        "has 2 entries but alpha has 2",
+    );
     assert_clean_failure(&run(&[], &GOOD.replace("[1.0,2.0]", "[1.0,1e999]")), "stdin:1:", "number out of range");
     assert_clean_failure(&run(&[], &GOOD.replace("[1.0,2.0]", "[1.0,null]")), "stdin:1: field `alpha[1]`", "null");
     assert_clean_failure(&run(&[], &GOOD.replace("\"dim\":3", "\"dim\":1")), "stdin:1: field `dim`", "smaller");
@@ -90,10 +99,13 @@ fn csv_rows_integrate_to_one_per_block() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let mut r = csv::Reader::from_reader(o.stdout.as_bytes());
     assert_eq!(r.headers().unwrap(), vec!["model", "block", "x", "density"]);
-    let rows: Vec<(f64, f64)> = r.records().map(|rec| {
-        let rec = rec.unwrap();
-        (rec[2].parse().unwrap(), rec[3].parse().unwrap())
-    }).collect();
+    let rows: Vec<(f64, f64)> = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[2].parse().unwrap(), rec[3].parse().unwrap())
+        })
+        .collect();
     assert_eq!(rows.len(), 500);
     let h = rows[1].0 - rows[0].0;
     let total: f64 = rows.iter().map(|r| r.1).sum::<f64>() * h;
@@ -103,12 +115,7 @@ fn csv_rows_integrate_to_one_per_block() {
 #[test]
 fn a_closed_pipe_ends_quietly() {
     // `slq-density big | head -1`: the reader leaves after one line.
-    let mut child = Command::new(BIN)
-        .arg(FIXTURE)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Command::new(BIN).arg(FIXTURE).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut first = [0u8; 16];
     child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
     drop(child.stdout.take());

@@ -16,7 +16,7 @@
 pub mod bootstrap;
 pub mod density;
 pub mod divergence;
+mod gauss_legendre;
 pub mod mixture;
 pub mod quadrature;
 pub mod stats;
-mod gauss_legendre;

@@ -44,7 +44,11 @@ fn simpson_js(p: &dyn Fn(f64) -> f64, q: &dyn Fn(f64) -> f64) -> f64 {
         let (pv, qv) = (p(x), q(x));
         let m = 0.5 * (pv + qv);
         let t = |u: f64| if u > 0.0 { u * (u / m).ln() } else { 0.0 };
-        if m > 0.0 { 0.5 * (t(pv) + t(qv)) } else { 0.0 }
+        if m > 0.0 {
+            0.5 * (t(pv) + t(qv))
+        } else {
+            0.0
+        }
     };
     let mut s = f(a) + f(b);
     for i in 1..n {
@@ -55,7 +59,9 @@ fn simpson_js(p: &dyn Fn(f64) -> f64, q: &dyn Fn(f64) -> f64) -> f64 {
 
 #[test]
 fn js_of_two_gaussians_matches_direct_integration() {
-    let pdf = |mu: f64, s: f64| move |x: f64| (-(x - mu) * (x - mu) / (2.0 * s * s)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
+    let pdf = |mu: f64, s: f64| {
+        move |x: f64| (-(x - mu) * (x - mu) / (2.0 * s * s)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
+    };
     for (mu2, s1, s2) in [(1.0, 1.0, 0.5), (0.3, 0.7, 0.7), (4.0, 1.0, 2.0)] {
         let exact = simpson_js(&pdf(0.0, s1), &pdf(mu2, s2));
         let got = js_divergence(&gauss(0.0, s1), &gauss(mu2, s2));

@@ -2,9 +2,9 @@
 //! eigendecompositions (LAPACK on the full matrix) and closed forms.
 
 use lanczos::{lanczos, DenseSymmetric, Options, Probe, Reorth, SymmetricOperator};
-use rng::SplitMix;
 use ndarray::Array2;
 use ndarray_linalg::{Eigh, UPLO};
+use rng::SplitMix;
 use spectra::density::{pool_density, Axis, DensityOptions, Normalize, ProbeRule, SigmaRule};
 use spectra::quadrature::gauss_rule;
 
@@ -85,7 +85,9 @@ fn rule(nodes: &[f64], weights: &[f64], probe: u32) -> ProbeRule {
 #[test]
 fn density_integrates_to_one_on_its_grid() {
     let rules = [rule(&[-1.0, 0.0, 5.0], &[0.2, 0.5, 0.3], 0), rule(&[0.1, 2.0], &[0.6, 0.4], 1)];
-    for sigma in [SigmaRule::Absolute(1e-5f64.sqrt()), SigmaRule::Absolute(2.0), SigmaRule::Range { variance_factor: 1e-5 }] {
+    for sigma in
+        [SigmaRule::Absolute(1e-5f64.sqrt()), SigmaRule::Absolute(2.0), SigmaRule::Range { variance_factor: 1e-5 }]
+    {
         for grid_size in [10, 1000] {
             let opts = DensityOptions { sigma, grid_size, ..DensityOptions::default() };
             let d = pool_density("m", "b", 10, &rules, &opts).unwrap();
@@ -100,7 +102,8 @@ fn density_integrates_to_one_on_its_grid() {
 
 #[test]
 fn a_single_node_gives_a_gaussian_of_the_stated_sigma() {
-    let opts = DensityOptions { sigma: SigmaRule::Absolute(0.5), grid_size: 4001, pad: 0.0, ..DensityOptions::default() };
+    let opts =
+        DensityOptions { sigma: SigmaRule::Absolute(0.5), grid_size: 4001, pad: 0.0, ..DensityOptions::default() };
     let d = pool_density("m", "b", 1, &[rule(&[3.0], &[1.0], 0)], &opts).unwrap();
     assert_eq!(d.sigma, 0.5);
     let h = d.grid[1] - d.grid[0];
@@ -119,15 +122,47 @@ fn a_single_node_gives_a_gaussian_of_the_stated_sigma() {
 #[test]
 fn sigma_conventions_follow_their_definitions() {
     let rules = [rule(&[0.0, 100.0], &[0.5, 0.5], 0)];
-    let range = pool_density("m", "b", 2, &rules, &DensityOptions { sigma: SigmaRule::Range { variance_factor: 1e-5 }, ..Default::default() }).unwrap();
+    let range = pool_density(
+        "m",
+        "b",
+        2,
+        &rules,
+        &DensityOptions { sigma: SigmaRule::Range { variance_factor: 1e-5 }, ..Default::default() },
+    )
+    .unwrap();
     assert!((range.sigma - (1e-5f64 * 100.0).sqrt()).abs() < 1e-15);
-    let small = pool_density("m", "b", 2, &[rule(&[0.0, 0.5], &[0.5, 0.5], 0)], &DensityOptions { sigma: SigmaRule::Range { variance_factor: 1e-5 }, ..Default::default() }).unwrap();
+    let small = pool_density(
+        "m",
+        "b",
+        2,
+        &[rule(&[0.0, 0.5], &[0.5, 0.5], 0)],
+        &DensityOptions { sigma: SigmaRule::Range { variance_factor: 1e-5 }, ..Default::default() },
+    )
+    .unwrap();
     assert!((small.sigma - 1e-5f64.sqrt()).abs() < 1e-15, "range < 1 uses max(1, range)");
     // Relative: median over probes of each probe's 2nd largest node.
-    let rules = [rule(&[1.0, 4.0, 8.0], &[0.2, 0.3, 0.5], 0), rule(&[2.0, 6.0, 9.0], &[0.2, 0.3, 0.5], 1), rule(&[0.0, 5.0, 7.0], &[0.2, 0.3, 0.5], 2)];
-    let rel = pool_density("m", "b", 3, &rules, &DensityOptions { sigma: SigmaRule::Relative { fraction: 0.1, rank: 2 }, ..Default::default() }).unwrap();
+    let rules = [
+        rule(&[1.0, 4.0, 8.0], &[0.2, 0.3, 0.5], 0),
+        rule(&[2.0, 6.0, 9.0], &[0.2, 0.3, 0.5], 1),
+        rule(&[0.0, 5.0, 7.0], &[0.2, 0.3, 0.5], 2),
+    ];
+    let rel = pool_density(
+        "m",
+        "b",
+        3,
+        &rules,
+        &DensityOptions { sigma: SigmaRule::Relative { fraction: 0.1, rank: 2 }, ..Default::default() },
+    )
+    .unwrap();
     assert!((rel.sigma - 0.5).abs() < 1e-15, "{}", rel.sigma);
-    let norm = pool_density("m", "b", 3, &rules, &DensityOptions { normalize: Normalize::KthLargest(2), ..Default::default() }).unwrap();
+    let norm = pool_density(
+        "m",
+        "b",
+        3,
+        &rules,
+        &DensityOptions { normalize: Normalize::KthLargest(2), ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(norm.scale, 5.0);
     assert_eq!(norm.nodes, rel.nodes, "nodes stay in Hessian units");
 }
@@ -135,7 +170,18 @@ fn sigma_conventions_follow_their_definitions() {
 #[test]
 fn log_axis_maps_absolute_values_by_decades() {
     let rules = [rule(&[-100.0, 0.0, 1e-3, 10.0], &[0.25; 4], 0)];
-    let d = pool_density("m", "b", 4, &rules, &DensityOptions { axis: Axis::Log10Abs { floor: Some(1e-6) }, sigma: SigmaRule::Absolute(0.05), ..Default::default() }).unwrap();
+    let d = pool_density(
+        "m",
+        "b",
+        4,
+        &rules,
+        &DensityOptions {
+            axis: Axis::Log10Abs { floor: Some(1e-6) },
+            sigma: SigmaRule::Absolute(0.05),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(d.axis, "log10abs");
     assert_eq!(d.log_floor, Some(1e-6));
     let lo = d.grid[0];

@@ -54,7 +54,8 @@ fn build(name: &str, dir: &Path) {
             cmd.args(["--profile", profile]);
         }
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("{name} is not built and Cargo could not be run to build it: {e}"));
+    let status =
+        cmd.status().unwrap_or_else(|e| panic!("{name} is not built and Cargo could not be run to build it: {e}"));
     assert!(status.success(), "{name} is not built and `cargo build -p {name}` failed ({status})");
 }
 
@@ -123,9 +124,7 @@ pub fn through(tool: &str, args: &[&str], input: &str) -> String {
 
 /// Every line of `text` as JSON.
 pub fn all_records(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
-        .collect()
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))).collect()
 }
 
 /// The records of type `kind` in `text`.

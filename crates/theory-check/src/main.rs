@@ -7,8 +7,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use quadratic::claims::{self, monte_carlo::monte_carlo, proposition2::proposition2, Inputs};
 use cli::{Error, Result};
+use quadratic::claims::{self, monte_carlo::monte_carlo, proposition2::proposition2, Inputs};
 use records::{Record, RecordWriter, Run};
 
 const TOOL: &str = "theory-check";

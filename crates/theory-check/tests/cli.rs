@@ -26,12 +26,16 @@ fn find<'a>(r: &'a [serde_json::Value], claim: &str, opt: Option<&str>) -> &'a s
 /// Table 2 rows are present; Adam beats GD (the paper's heterogeneous case).
 #[test]
 fn case3_claims() {
-    let r = pipeline(&["--case", "3", "--iters", "1500", "--optimizer", "gd", "--optimizer", "bgd", "--optimizer", "adam-frozen"],
-        &["--trials", "0", "--prop2-steps", "0"]);
+    let r = pipeline(
+        &["--case", "3", "--iters", "1500", "--optimizer", "gd", "--optimizer", "bgd", "--optimizer", "adam-frozen"],
+        &["--trials", "0", "--prop2-steps", "0"],
+    );
     assert_eq!(r[0]["type"], "run");
     assert_eq!(r[0]["tool"], "theory-check");
     assert_eq!(r[1]["tool"], "quad-sim", "quad-sim's run record passes through");
-    for claim in ["gd-step-bound", "proposition1", "proposition1-distance", "theorem1", "theorem2", "proposition1-any-eta"] {
+    for claim in
+        ["gd-step-bound", "proposition1", "proposition1-distance", "theorem1", "theorem2", "proposition1-any-eta"]
+    {
         assert_eq!(find(&r, claim, None)["holds"], true, "{claim}: {}", find(&r, claim, None));
     }
     assert_eq!(find(&r, "theorem1", None)["violations"], 0);
@@ -46,8 +50,23 @@ fn case3_claims() {
 /// Case 1 from a (synthetic) spectra file runs through the whole pipeline.
 #[test]
 fn case1_from_spectra_file() {
-    let r = pipeline(&["--case", "1", "--spectra", FIXTURE, "--iters", "200", "--every", "10", "--optimizer", "gd", "--optimizer", "bgd"],
-        &["--trials", "0", "--prop2-steps", "0"]);
+    let r = pipeline(
+        &[
+            "--case",
+            "1",
+            "--spectra",
+            FIXTURE,
+            "--iters",
+            "200",
+            "--every",
+            "10",
+            "--optimizer",
+            "gd",
+            "--optimizer",
+            "bgd",
+        ],
+        &["--trials", "0", "--prop2-steps", "0"],
+    );
     assert_eq!(find(&r, "theorem1", None)["holds"], true);
     assert_eq!(find(&r, "gd-step-bound", None)["holds"], true);
 }
@@ -55,12 +74,14 @@ fn case1_from_spectra_file() {
 /// The Monte-Carlo and Proposition 2 parts, without input, are deterministic.
 #[test]
 fn monte_carlo_and_proposition2() {
-    let run = || Command::new(CHECK).args(["--no-input", "--trials", "100", "--prop2-steps", "20000"]).output().unwrap();
+    let run =
+        || Command::new(CHECK).args(["--no-input", "--trials", "100", "--prop2-steps", "20000"]).output().unwrap();
     let a = run();
     let b = run();
     assert!(a.status.success());
     assert_eq!(a.stdout, b.stdout, "same seed, same bytes");
-    let r: Vec<serde_json::Value> = String::from_utf8(a.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let r: Vec<serde_json::Value> =
+        String::from_utf8(a.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let d = r.iter().find(|x| x["type"] == "distribution" && x["name"] == "r").unwrap();
     assert_eq!(d["trials"], 100);
     assert!(d["q05"].as_f64().unwrap() >= 1.0, "r >= 1 by definition");
@@ -73,7 +94,13 @@ fn monte_carlo_and_proposition2() {
 /// Bad input records are reported with their line and field.
 #[test]
 fn bad_records() {
-    let mut child = Command::new(CHECK).args(["--trials", "0", "--prop2-steps", "0"]).stdin(Stdio::piped()).stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(CHECK)
+        .args(["--trials", "0", "--prop2-steps", "0"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"{\"type\":\"run\",\"tool\":\"x\",\"version\":\"0\",\"args\":[]}\n{\"type\":\"iterate\",\"problem\":\"p\",\"optimizer\":\"gd\",\"lr\":1.0,\"t\":\"zero\"}\n").unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(1));

@@ -2,8 +2,8 @@
 //! Assumption 1's r and of kappa(D0_l^-1 H_l)/kappa_l against the paper's
 //! statements, and Theorem 2 at every step of every draw.
 
-use rng::derive_seed;
 use records::{Distribution, Record};
+use rng::derive_seed;
 
 use super::{check, Config};
 use crate::error::{Error, Result};

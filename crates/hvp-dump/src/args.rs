@@ -1,0 +1,191 @@
+//! hvp-dump's flags: names, defaults and help text.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use lanczos::{Probe, Reorth};
+use nets::data::DataKind;
+use nets::layers::BnMode;
+
+pub const TOOL: &str = "hvp-dump";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = TOOL,
+    version,
+    about = "Lanczos tridiagonals of a network's blockwise Hessian, one `tridiag` record per (block, probe)",
+    long_about = "Builds a model from the zoo (or a checkpoint), takes a Hessian batch of real data \
+chosen by --data-seed, and for each selected parameter block and probe runs Lanczos on the \
+block's Hessian (exact Hessian-vector products by double backward, restricted to the block; \
+f64 Lanczos vectors with full reorthogonalization), writing a `run` record and then one \
+`tridiag` record per (block, probe). With --exact it writes the dense block Hessian instead, \
+one `hessian` record per row. Each (block, probe) start vector has its own seed derived from \
+(--seed, block name, probe), so any subset (--shard) reproduces the same records.",
+    after_help = "Examples:
+  hvp-dump --list-models
+  hvp-dump --model gpt2-small --list-blocks --split-qkv
+  hvp-dump --model gpt2-small --block wte --block 'h.0.*' | slq-density | block-js
+  hvp-dump --model mlp --widths 300,128,64 --layer-scale 2 --block 'fc*' --probes 10
+  hvp-dump --model tiny-transformer --block all --exact --dtype f64 > hessian.jsonl
+  hvp-dump --model gpt2-nano --split-qkv --block 'h.*.attn.wq' --shard 3/8 > part3.jsonl
+  hvp-dump --model gpt2-nano --checkpoint ckpt.safetensors --micro-batch 2 --block wte
+  hvp-dump --model resnet18-narrow --data fashion-mnist --probes 2 --steps 20 | slq-density | block-js
+  hvp-dump --model vit-small --block 'blocks.*.attn.*' | slq-density | block-js
+  hvp-dump --model bert-small --data text --data-path corpus.txt --block 'encoder.*'
+  hvp-dump --model vgg-small --data idx --data-path images.idx.gz --data-path labels.idx.gz
+  hvp-dump --model resnet18-narrow --data npy --data-path my-images/   (images.npy, labels.npy)"
+)]
+pub struct Args {
+    /// Model from the zoo (see --list-models).
+    #[arg(long, required_unless_present = "list_models")]
+    pub model: Option<String>,
+
+    /// Print the zoo (name, parameters, default data) and exit.
+    #[arg(long)]
+    pub list_models: bool,
+
+    /// Print each block's name, shape and size (the selected ones with
+    /// --block, else all) and exit.
+    #[arg(long)]
+    pub list_blocks: bool,
+
+    /// Blocks by name or glob (`*` crosses dots); repeatable. A leading path
+    /// and a trailing `.weight` may be left out (`wte`, `h.0.*`); `all` is
+    /// the full Hessian over every parameter. Default: every tensor.
+    #[arg(long = "block", value_name = "PATTERN")]
+    pub blocks: Vec<String>,
+
+    /// Make each --block pattern one block (named by the pattern) instead of
+    /// one block per matching tensor.
+    #[arg(long)]
+    pub merge: bool,
+
+    /// Split each fused attention weight `attn.c_attn` into query, key and
+    /// value blocks (`attn.wq`, `attn.wk`, `attn.wv`; biases `attn.bq`...).
+    #[arg(long)]
+    pub split_qkv: bool,
+
+    /// Lanczos probes (start vectors) per block.
+    #[arg(long, default_value_t = 10)]
+    pub probes: u32,
+
+    /// Lanczos steps per probe (capped at the block's size).
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+
+    /// Base seed of the probe vectors.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Distribution of probe vectors: gaussian or rademacher.
+    #[arg(long, default_value = "gaussian")]
+    pub probe_dist: Probe,
+
+    /// Reorthogonalization: `full` (default) or `none`.
+    #[arg(long, default_value = "full")]
+    pub reorth: Reorth,
+
+    /// Memory budget for the full-reorthogonalization basis (steps x size x
+    /// 8 bytes), in GiB. A block over it is refused with the options.
+    #[arg(long, default_value_t = 4.0)]
+    pub memory: f64,
+
+    /// Run the K-th of N deterministic shares of the (block, probe) runs
+    /// (K from 1 to N); the N outputs concatenated in order (without their
+    /// `run` records) equal the unsharded output.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
+    /// Write the dense block Hessian (one `hessian` record per row) instead
+    /// of Lanczos tridiagonals.
+    #[arg(long)]
+    pub exact: bool,
+
+    /// Largest block --exact accepts.
+    #[arg(long, default_value_t = 5000)]
+    pub exact_max: usize,
+
+    /// Network dtype: f32 or f64 (Lanczos runs in f64 either way).
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+
+    /// Data: mnist, fashion-mnist, shakespeare-char, shakespeare-bpe,
+    /// synthetic, or a user's `idx` (--data-path IMAGES --data-path LABELS),
+    /// `npy` (--data-path DIR with images.npy and labels.npy) or `text`
+    /// (--data-path FILE, one token per character). Default: the model's.
+    /// Image models get 1-channel images replicated to 3 channels and
+    /// resized (bilinear) to their input size.
+    #[arg(long)]
+    pub data: Option<DataKind>,
+
+    /// The user's data files for --data idx, npy or text; repeatable.
+    #[arg(long = "data-path", value_name = "PATH")]
+    pub data_paths: Vec<PathBuf>,
+
+    /// Where the data sets are (default: $HESSIAN_BLOCKS_DATA, else data/ of this checkout).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Hessian batch: examples (mlp) or sequences (transformers). Default: the model's.
+    #[arg(long)]
+    pub batch_size: Option<i64>,
+
+    /// Sequence length (transformers; default: the model's context).
+    #[arg(long)]
+    pub seq_len: Option<i64>,
+
+    /// Seed choosing the Hessian batch.
+    #[arg(long, default_value_t = 0)]
+    pub data_seed: u64,
+
+    /// Vocabulary of --data synthetic for transformers.
+    #[arg(long, default_value_t = 16)]
+    pub vocab: i64,
+
+    /// Accumulate each product over micro-batches of this many examples
+    /// (mean, weighted by size) instead of keeping one graph for the batch.
+    #[arg(long)]
+    pub micro_batch: Option<i64>,
+
+    /// mlp: hidden widths, comma-separated (default 300,128,64).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<i64>>,
+
+    /// mlp: multiply each layer's output by this.
+    #[arg(long, default_value_t = 1.0)]
+    pub layer_scale: f64,
+
+    /// Transformer layers (tiny-transformer: 1-4, default 1; also GPT, ViT, BERT).
+    #[arg(long)]
+    pub layers: Option<i64>,
+
+    /// ResNet BatchNorm statistics while the Hessian is taken: `running`
+    /// (default; PyTorch's eval mode, as the authors' code: the stored
+    /// running mean and variance, 0 and 1 at initialization, so each
+    /// example's loss is its own and micro-batches do not change the
+    /// Hessian) or `batch` (train-mode statistics of the Hessian batch,
+    /// running statistics not updated; with --micro-batch, of each
+    /// micro-batch).
+    #[arg(long)]
+    pub bn: Option<BnMode>,
+
+    /// Seed of the weight initialization.
+    #[arg(long, default_value_t = 0)]
+    pub init_seed: u64,
+
+    /// Load weights by name from a safetensors file.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Write the weights used to a safetensors file.
+    #[arg(long)]
+    pub save_weights: Option<PathBuf>,
+
+    /// The `model` field of the records (default: the model's name).
+    #[arg(long)]
+    pub label: Option<String>,
+}

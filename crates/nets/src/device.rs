@@ -1,0 +1,62 @@
+//! Devices and dtypes by name, and tensors out to plain vectors.
+
+use crate::error::{Error, Result};
+
+/// Parse `auto`, `cpu`, `cuda` or `cuda:N`. `auto` is CUDA device 0 when
+/// libtorch sees a GPU, else the CPU.
+pub fn parse_device(s: &str) -> Result<tch::Device> {
+    match s {
+        "auto" => Ok(tch::Device::cuda_if_available()),
+        "cpu" => Ok(tch::Device::Cpu),
+        "cuda" => cuda(0),
+        _ => match s.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => cuda(n),
+            None => Err(Error::UnknownDevice(s.to_string())),
+        },
+    }
+}
+
+fn cuda(n: usize) -> Result<tch::Device> {
+    let count = tch::Cuda::device_count() as usize;
+    if n >= count {
+        return Err(Error::NoSuchCuda { index: n, count });
+    }
+    Ok(tch::Device::Cuda(n))
+}
+
+/// A device's name as written in `run` records: `cpu` or `cuda:N`.
+pub fn device_name(d: tch::Device) -> String {
+    match d {
+        tch::Device::Cpu => "cpu".into(),
+        tch::Device::Cuda(n) => format!("cuda:{n}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// Parse `f32` or `f64` (also `float`/`double`).
+pub fn parse_dtype(s: &str) -> Result<tch::Kind> {
+    match s {
+        "f32" | "float" | "float32" => Ok(tch::Kind::Float),
+        "f64" | "double" | "float64" => Ok(tch::Kind::Double),
+        _ => Err(Error::UnknownDtype(s.to_string())),
+    }
+}
+
+pub fn dtype_name(k: tch::Kind) -> &'static str {
+    match k {
+        tch::Kind::Double => "f64",
+        tch::Kind::Float => "f32",
+        tch::Kind::Half => "f16",
+        tch::Kind::BFloat16 => "bf16",
+        _ => "other",
+    }
+}
+
+/// Copy a tensor of any float kind and device into a Vec<f64> (flattened).
+pub fn to_vec_f64(t: &tch::Tensor) -> Vec<f64> {
+    let t = t.detach().to_kind(tch::Kind::Double).to_device(tch::Device::Cpu).contiguous().view(-1);
+    let n = t.numel();
+    let mut out = vec![0.0; n];
+    t.copy_data(&mut out, n);
+    out
+}

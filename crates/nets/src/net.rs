@@ -1,0 +1,32 @@
+//! What every network offers: a twice-differentiable loss on a batch.
+
+use tch::Tensor;
+
+use crate::data::Batch;
+use crate::error::{Error, Result};
+
+/// A network whose loss on a batch can be differentiated twice.
+pub trait Net {
+    /// Mean cross-entropy over the batch's examples (tokens for language
+    /// models), computed in the network's dtype (no f32 shortcut).
+    fn loss(&self, batch: &Batch) -> Tensor;
+    /// Whether the batch has the shape the network reads (checked once,
+    /// before any work, so that bad data is an error and not a crash).
+    fn check(&self, _batch: &Batch) -> Result<()> {
+        Ok(())
+    }
+    /// The network's output (logits) on the batch, where it has one apart
+    /// from the loss.
+    fn output(&self, _batch: &Batch) -> Option<Tensor> {
+        None
+    }
+}
+
+/// Whether `batch.x` holds images [N, 3, image, image].
+pub fn check_images(batch: &Batch, image: i64) -> Result<()> {
+    let s = batch.x.size();
+    if s.len() != 4 || s[1] != 3 || s[2] != image || s[3] != image {
+        return Err(Error::invalid(format!("expected images [N, 3, {image}, {image}], got {s:?}")));
+    }
+    Ok(())
+}
