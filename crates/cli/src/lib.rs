@@ -54,6 +54,16 @@ impl Error {
         }
     }
 
+    /// The same error with `hint` appended to its message (what the user can
+    /// run or change), for binaries that know the flag a library cannot name.
+    pub fn with_hint(self, hint: &str) -> Self {
+        match self {
+            Error::Usage(m) => Error::Usage(format!("{m} ({hint})")),
+            Error::Invalid(m) => Error::Invalid(format!("{m} ({hint})")),
+            other => other,
+        }
+    }
+
     fn is_quiet(&self) -> bool {
         matches!(self, Error::Records(records::Error::BrokenPipe))
     }

@@ -85,7 +85,9 @@ fn run(args: &Args) -> Result<()> {
         (false, true) => (args.blocks.clone(), Grouping::PerPattern),
         (false, false) => (args.blocks.clone(), Grouping::EachTensor),
     };
-    let blocks = select(&candidates, &patterns, grouping).map_err(from_nets)?;
+    // The library lists at most 40 candidates; the flag that lists them all is ours to name.
+    let blocks = select(&candidates, &patterns, grouping)
+        .map_err(|e| from_nets(e).with_hint("--list-blocks prints every block"))?;
     if args.list_blocks {
         let mut text = String::new();
         for b in &blocks {

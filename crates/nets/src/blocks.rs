@@ -149,7 +149,7 @@ fn listing(units: &[Block]) -> String {
     let shown = names.len().min(40);
     let mut s = names[..shown].join(", ");
     if shown < names.len() {
-        s.push_str(&format!(", ... ({} in all; see --list-blocks)", names.len()));
+        s.push_str(&format!(", ... ({} in all)", names.len()));
     }
     s
 }

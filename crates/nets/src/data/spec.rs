@@ -51,7 +51,7 @@ impl std::str::FromStr for DataKind {
             "idx" => Ok(DataKind::Idx),
             "npy" => Ok(DataKind::Npy),
             "text" => Ok(DataKind::Text),
-            _ => Err(format!("unknown data set `{s}` (expected mnist, fashion-mnist, shakespeare-char, shakespeare-bpe, synthetic, or a user's idx, npy or text with --data-path)")),
+            _ => Err(format!("unknown data set `{s}` (expected mnist, fashion-mnist, shakespeare-char, shakespeare-bpe, synthetic, or a user's idx, npy or text)")),
         }
     }
 }
