@@ -26,6 +26,23 @@ pub fn gauss_rule_work(steps: usize) -> u128 {
     m * m
 }
 
+/// Most steps [`gauss_rule`] accepts: about 4e10 inner iterations, a minute
+/// or so on one core. Longer tridiagonals are refused before any work.
+pub const MAX_STEPS: usize = 200_000;
+
+/// Refuses a tridiagonal longer than [`MAX_STEPS`], with the estimated cost.
+pub fn check_steps(steps: usize) -> Result<(), String> {
+    if steps > MAX_STEPS {
+        return Err(format!(
+            "{steps} Lanczos steps: the Gauss rule would take about {:.1e} QL iterations ({} MiB); \
+             the limit is {MAX_STEPS} steps (rerun Lanczos with fewer steps)",
+            gauss_rule_work(steps) as f64,
+            gauss_rule_bytes(steps) >> 20
+        ));
+    }
+    Ok(())
+}
+
 fn check_lengths(alpha: &[f64], beta: &[f64]) -> Result<usize, String> {
     let m = alpha.len();
     if m == 0 {
@@ -47,6 +64,7 @@ fn check_lengths(alpha: &[f64], beta: &[f64]) -> Result<usize, String> {
 /// iteration does not converge.
 pub fn gauss_rule(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), String> {
     let m = check_lengths(alpha, beta)?;
+    check_steps(m)?;
     if alpha.iter().chain(beta).any(|x| !x.is_finite()) {
         return Err("tridiagonal has a non-finite entry".into());
     }

@@ -88,3 +88,10 @@ fn bad_shapes_and_non_finite_entries_are_errors() {
     assert!(gauss_rule(&[1.0, 2.0], &[]).is_err());
     assert!(gauss_rule(&[1.0, f64::NAN], &[1.0]).is_err());
 }
+
+#[test]
+fn too_many_steps_are_refused_before_any_work() {
+    let m = spectra::quadrature::MAX_STEPS + 1;
+    let err = gauss_rule(&vec![0.0; m], &vec![0.5; m - 1]).unwrap_err();
+    assert!(err.contains("limit is 200000 steps"), "{err}");
+}
