@@ -26,7 +26,11 @@ const TOOL: &str = "block-js";
 pair of blocks of a model computes a divergence of their smoothed spectra, integrated exactly \
 where the mass is (no fixed grid). Writes one `distance` record per pair and one \
 `heterogeneity` record per model whose value is the mean over pairs: the paper's JS0 when the \
-densities were taken at initialization. Other record types pass through unchanged.",
+densities were taken at initialization. Other record types pass through unchanged. \
+Pairs (and bootstrap replicates) run in parallel; each `distance` record is written as soon as \
+it and all before it are final. Every output (distances, means, standard errors, intervals) is \
+byte-identical for any --threads: each value is computed by one thread alone and sums run in \
+pair order.",
     after_help = "Examples:
   hvp-dump --model gpt2-small --block wte --block 'h.0.*' | slq-density | block-js
   slq-density testdata/demo-tridiag.jsonl | block-js --base 2

@@ -95,3 +95,37 @@ fn too_many_steps_are_refused_before_any_work() {
     let err = gauss_rule(&vec![0.0; m], &vec![0.5; m - 1]).unwrap_err();
     assert!(err.contains("limit is 200000 steps"), "{err}");
 }
+
+#[test]
+fn demo_densities_move_only_at_rounding_level_with_the_ql_rule() {
+    use spectra::density::{pool_density, DensityOptions, ProbeRule};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/demo-tridiag.jsonl");
+    let mut blocks: Vec<((String, String), Vec<ProbeRule>, Vec<ProbeRule>)> = Vec::new();
+    for line in records::open_inputs(&[path.into()]).unwrap() {
+        let line = line.unwrap();
+        if line.kind != "tridiag" {
+            continue;
+        }
+        let t: records::Tridiag = line.parse().unwrap();
+        let (x, w) = gauss_rule(&t.alpha, &t.beta).unwrap();
+        let (xd, wd) = gauss_rule_dense(&t.alpha, &t.beta).unwrap();
+        let key = (t.model.clone(), t.block.clone());
+        if blocks.last().is_none_or(|b| b.0 != key) {
+            blocks.push((key, Vec::new(), Vec::new()));
+        }
+        let b = blocks.last_mut().unwrap();
+        b.1.push(ProbeRule { probe: t.probe, nodes: x, weights: w });
+        b.2.push(ProbeRule { probe: t.probe, nodes: xd, weights: wd });
+    }
+    let opts = DensityOptions::default();
+    let mut worst: f64 = 0.0;
+    for ((model, block), ql, dense) in &blocks {
+        let a = pool_density(model, block, 1000, ql, &opts).unwrap();
+        let b = pool_density(model, block, 1000, dense, &opts).unwrap();
+        let peak = b.density.iter().fold(0.0f64, |m, v| m.max(*v));
+        let diff = a.density.iter().zip(&b.density).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        worst = worst.max(diff / peak);
+    }
+    eprintln!("largest density difference relative to the peak: {worst:e}");
+    assert!(!blocks.is_empty() && worst < 1e-9, "{worst:e}");
+}
