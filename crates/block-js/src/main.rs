@@ -1,6 +1,9 @@
 //! block-js: density records in, pairwise distances and one heterogeneity
 //! record per model out.
 
+mod ordered;
+
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -24,7 +27,11 @@ const TOOL: &str = "block-js";
 pair of blocks of a model computes a divergence of their smoothed spectra, integrated exactly \
 where the mass is (no fixed grid). Writes one `distance` record per pair and one \
 `heterogeneity` record per model whose value is the mean over pairs: the paper's JS0 when the \
-densities were taken at initialization. Other record types pass through unchanged.",
+densities were taken at initialization. Other record types pass through unchanged. \
+Pairs (and bootstrap replicates) run in parallel; each `distance` record is written as soon as \
+it and all before it are final. Every output (distances, means, standard errors, intervals) is \
+byte-identical for any --threads: each value is computed by one thread alone and sums run in \
+pair order.",
     after_help = "Examples:
   hvp-dump --model gpt2-small --block wte --block 'h.0.*' | slq-density | block-js
   slq-density testdata/demo-tridiag.jsonl | block-js --base 2
@@ -64,6 +71,11 @@ struct Args {
     /// `matrix rowheaders columnheaders`).
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
+
+    /// Worker threads for the distances (0: one per core). The output is
+    /// byte-identical for every thread count.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    threads: usize,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -116,8 +128,24 @@ fn metric(args: &Args) -> Result<Metric> {
     }
 }
 
+/// Most threads --threads accepts.
+const MAX_THREADS: usize = 1024;
+/// Most bootstrap resample counts (replicates x blocks x probes) held at once.
+const MAX_RESAMPLE_ENTRIES: u128 = 200_000_000;
+
+fn thread_pool(args: &Args) -> Result<rayon::ThreadPool> {
+    if args.threads > MAX_THREADS {
+        return Err(Error::usage(format!("--threads {} is more than {MAX_THREADS}", args.threads)));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .map_err(|e| Error::invalid(format!("cannot start {} worker threads: {e}", args.threads)))
+}
+
 fn run(args: &Args) -> Result<()> {
     let metric = metric(args)?;
+    let pool = thread_pool(args)?;
     let mut out = RecordWriter::stdout();
     let jsonl = args.format == Format::Jsonl;
     if jsonl {
@@ -139,16 +167,26 @@ fn run(args: &Args) -> Result<()> {
         )));
     }
 
+    for m in &models {
+        check_bootstrap_size(m, args.bootstrap)?;
+    }
+
     let mut csv_header_written = false;
     for m in &models {
-        let result = compare_model(m, metric, args)?;
+        let result = if jsonl {
+            // Each distance is written as soon as it and all before it are final.
+            compare_model(m, metric, args, &pool, |d| Ok(out.write(&Record::Distance(d))?))?
+        } else {
+            let mut distances = Vec::new();
+            let mut result = compare_model(m, metric, args, &pool, |d| {
+                distances.push(d);
+                Ok(())
+            })?;
+            result.distances = distances;
+            result
+        };
         match args.format {
-            Format::Jsonl => {
-                for d in result.distances {
-                    out.write(&Record::Distance(d))?;
-                }
-                out.write(&Record::Heterogeneity(result.heterogeneity))?;
-            }
+            Format::Jsonl => out.write(&Record::Heterogeneity(result.heterogeneity))?,
             Format::Csv => {
                 out.write_text(&csv_rows(&result, !csv_header_written)?)?;
                 csv_header_written = true;
@@ -182,39 +220,98 @@ fn add_density(line: &InputLine, models: &mut Groups<String, Vec<Density>>) -> R
     Ok(())
 }
 
+/// Refuses a --bootstrap whose resample table would not fit in memory.
+fn check_bootstrap_size(m: &Model, replicates: usize) -> Result<()> {
+    let probes: u128 = m.blocks.iter().map(|d| d.probes as u128).sum();
+    let entries = replicates as u128 * probes.max(m.blocks.len() as u128);
+    if entries > MAX_RESAMPLE_ENTRIES {
+        return Err(Error::usage(format!(
+            "--bootstrap {replicates} over the {} blocks ({probes} probes) of model `{}` needs {entries} resample \
+             counts in memory (limit {MAX_RESAMPLE_ENTRIES}); ask for fewer replicates",
+            m.blocks.len(),
+            m.name
+        )));
+    }
+    Ok(())
+}
+
 /// Distances between every pair of a model's blocks, their mean, and (with
-/// --bootstrap) the spread of both over probe resamples.
-fn compare_model(m: &Model, metric: Metric, args: &Args) -> Result<ModelResult> {
+/// --bootstrap) the spread of both over probe resamples. Each pair's record
+/// goes to `emit` in pair order as soon as it is final; the returned result
+/// holds the mean only (its `distances` is empty).
+///
+/// The work items are (pair, replicate) with replicate 0 the distance itself;
+/// each is computed sequentially by one thread, so the output does not depend
+/// on the thread count.
+fn compare_model(
+    m: &Model,
+    metric: Metric,
+    args: &Args,
+    pool: &rayon::ThreadPool,
+    mut emit: impl FnMut(Distance) -> Result<()>,
+) -> Result<ModelResult> {
     let n = m.blocks.len();
     let pairs: Vec<(usize, usize)> = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).collect();
     let mixtures: Vec<Mixture> = m.blocks.iter().map(|d| record_mixture(d, |_| 1)).collect();
-    let values: Vec<f64> = pairs.iter().map(|&(i, j)| distance(&mixtures[i], &mixtures[j], metric)).collect();
-    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-        let (i, j) = pairs[k];
-        return Err(Error::numeric(format!(
-            "distance between `{}` and `{}` of model `{}` is not finite",
-            m.blocks[i].block, m.blocks[j].block, m.name
-        )));
-    }
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let replicates = args.bootstrap;
+    let counts = resample_counts(m, replicates, args.seed);
+    let per_pair = replicates + 1;
 
-    let mut pair_unc: Vec<Option<Uncertainty>> = vec![None; pairs.len()];
-    let mut mean_unc = None;
-    if args.bootstrap > 0 {
-        let (per_pair, means) = bootstrap(m, &pairs, metric, args)?;
-        for (k, reps) in per_pair.iter().enumerate() {
-            let (se, ci90) = summarize(reps);
-            pair_unc[k] = Some(Uncertainty { bootstrap: args.bootstrap, se, ci90 });
+    let show = std::io::stderr().is_terminal();
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some((pairs.len() * per_pair) as u64),
+        if show { indicatif::ProgressDrawTarget::stderr() } else { indicatif::ProgressDrawTarget::hidden() },
+    );
+    progress.set_message(format!("model {}", m.name));
+
+    let work = |item: usize| {
+        let (i, j) = pairs[item / per_pair];
+        let r = item % per_pair;
+        let v = if r == 0 {
+            distance(&mixtures[i], &mixtures[j], metric)
+        } else {
+            let c = &counts[r - 1];
+            let resampled = |b: usize| record_mixture(&m.blocks[b], |p| c[b].get(&p).copied().unwrap_or(0));
+            distance(&resampled(i), &resampled(j), metric)
+        };
+        progress.inc(1);
+        v
+    };
+
+    let mut sum = 0.0;
+    let mut replicate_sums = vec![0.0; replicates];
+    let mut pair_values = Vec::with_capacity(per_pair);
+    ordered::for_each_ordered(pool, pairs.len() * per_pair, work, |item, v| {
+        let k = item / per_pair;
+        let r = item % per_pair;
+        if !v.is_finite() {
+            let (i, j) = pairs[k];
+            return Err(if r == 0 {
+                Error::numeric(format!(
+                    "distance between `{}` and `{}` of model `{}` is not finite",
+                    m.blocks[i].block, m.blocks[j].block, m.name
+                ))
+            } else {
+                Error::numeric(format!("bootstrap replicate {} of model `{}` gave a non-finite distance", r - 1, m.name))
+            });
         }
-        let (se, ci90) = summarize(&means);
-        mean_unc = Some(Uncertainty { bootstrap: args.bootstrap, se, ci90 });
-    }
-
-    let distances = pairs
-        .iter()
-        .zip(&values)
-        .zip(pair_unc)
-        .map(|((&(i, j), &value), uncertainty)| Distance {
+        pair_values.push(v);
+        if pair_values.len() < per_pair {
+            return Ok(());
+        }
+        // Sums run in pair order, as a sequential loop would add them.
+        sum += pair_values[0];
+        for (total, v) in replicate_sums.iter_mut().zip(&pair_values[1..]) {
+            *total += v;
+        }
+        let uncertainty = (replicates > 0).then(|| {
+            let (se, ci90) = summarize(&pair_values[1..]);
+            Uncertainty { bootstrap: replicates, se, ci90 }
+        });
+        let (i, j) = pairs[k];
+        let value = pair_values[0];
+        pair_values.clear();
+        emit(Distance {
             model: m.name.clone(),
             a: m.blocks[i].block.clone(),
             b: m.blocks[j].block.clone(),
@@ -222,7 +319,15 @@ fn compare_model(m: &Model, metric: Metric, args: &Args) -> Result<ModelResult> 
             value,
             uncertainty,
         })
-        .collect();
+    })?;
+    progress.finish_and_clear();
+
+    let mean = sum / pairs.len() as f64;
+    let mean_unc = (replicates > 0).then(|| {
+        let means: Vec<f64> = replicate_sums.iter().map(|s| s / pairs.len() as f64).collect();
+        let (se, ci90) = summarize(&means);
+        Uncertainty { bootstrap: replicates, se, ci90 }
+    });
     let heterogeneity = Heterogeneity {
         model: m.name.clone(),
         metric: metric.name().to_string(),
@@ -231,15 +336,16 @@ fn compare_model(m: &Model, metric: Metric, args: &Args) -> Result<ModelResult> 
         pairs: pairs.len(),
         uncertainty: mean_unc,
     };
-    Ok(ModelResult { distances, heterogeneity })
+    Ok(ModelResult { distances: Vec::new(), heterogeneity })
 }
 
-/// Replicates of every pair's distance and of their mean. In each replicate
-/// every block's probes are resampled once, and all pairs use that resample,
-/// so the mean's spread includes the correlation between pairs.
-fn bootstrap(m: &Model, pairs: &[(usize, usize)], metric: Metric, args: &Args) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
-    let show = std::io::stderr().is_terminal();
-    let mut rng = SplitMix::new(rng::derive_seed(args.seed, &[m.name.as_bytes()]));
+/// The probe multiplicities of every bootstrap replicate and block, drawn in
+/// the order a sequential loop draws them (replicate by replicate, blocks in
+/// input order) from the model's seed. In each replicate every block's probes
+/// are resampled once and all pairs use that resample, so the mean's spread
+/// includes the correlation between pairs.
+fn resample_counts(m: &Model, replicates: usize, seed: u64) -> Vec<Vec<BTreeMap<u32, u32>>> {
+    let mut rng = SplitMix::new(rng::derive_seed(seed, &[m.name.as_bytes()]));
     let probe_ids: Vec<Vec<u32>> = m
         .blocks
         .iter()
@@ -250,39 +356,7 @@ fn bootstrap(m: &Model, pairs: &[(usize, usize)], metric: Metric, args: &Args) -
             ids
         })
         .collect();
-    let mut per_pair = vec![Vec::with_capacity(args.bootstrap); pairs.len()];
-    let mut means = Vec::with_capacity(args.bootstrap);
-    for r in 0..args.bootstrap {
-        let mixtures: Vec<Mixture> = m
-            .blocks
-            .iter()
-            .zip(&probe_ids)
-            .map(|(d, ids)| {
-                let counts = resample(ids, &mut rng);
-                record_mixture(d, |p| counts.get(&p).copied().unwrap_or(0))
-            })
-            .collect();
-        let mut sum = 0.0;
-        for (k, &(i, j)) in pairs.iter().enumerate() {
-            let v = distance(&mixtures[i], &mixtures[j], metric);
-            if !v.is_finite() {
-                return Err(Error::numeric(format!(
-                    "bootstrap replicate {r} of model `{}` gave a non-finite distance",
-                    m.name
-                )));
-            }
-            per_pair[k].push(v);
-            sum += v;
-        }
-        means.push(sum / pairs.len() as f64);
-        if show {
-            eprint!("\r{TOOL}: model {} bootstrap {}/{}", m.name, r + 1, args.bootstrap);
-        }
-    }
-    if show {
-        eprintln!();
-    }
-    Ok((per_pair, means))
+    (0..replicates).map(|_| probe_ids.iter().map(|ids| resample(ids, &mut rng)).collect()).collect()
 }
 
 fn csv_rows(result: &ModelResult, header: bool) -> Result<String> {

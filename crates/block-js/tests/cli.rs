@@ -139,3 +139,70 @@ fn bad_inputs_are_reported_with_their_line() {
         assert!(!o.stderr.contains("panicked"));
     }
 }
+
+/// A tridiag record, for pipelines through slq-density.
+fn tridiag(model: &str, block: &str, alpha: &[f64], beta: &[f64]) -> String {
+    serde_json::json!({
+        "type": "tridiag", "model": model, "block": block, "dim": alpha.len(), "probe": 0, "seed": 0, "breakdown": false,
+        "alpha": alpha, "beta": beta
+    })
+    .to_string()
+}
+
+fn densities_of(tridiags: &str) -> String {
+    let slq = BIN.replace("block-js", "slq-density");
+    fixture_densities(); // builds the sibling when needed
+    let o = run_bin(&slq, &[], tridiags);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.stdout
+}
+
+#[test]
+fn sigma_far_below_the_nodes_resolution_still_separates_different_spectra() {
+    // Nodes near 1e15 are spaced 0.125 apart in f64; sigma is 0.003. The two
+    // spectra differ by far more than sigma, so they are disjoint: JS = sqrt(ln 2).
+    let input = [
+        tridiag("m", "a", &[1e15, 2e15, 3e15], &[5e14, 5e14]),
+        tridiag("m", "b", &[1e15, 2e15, 4e15], &[5e14, 5e14]),
+    ]
+    .join("\n");
+    let dens = densities_of(&input);
+    let o = run(&[], &dens);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let js = records(&o.stdout, "distance")[0]["value"].as_f64().unwrap();
+    assert!((js - std::f64::consts::LN_2.sqrt()).abs() < 1e-12, "js = {js}");
+    let o = run(&["--metric", "skl-floored"], &dens);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let skl = records(&o.stdout, "distance")[0]["value"].as_f64().unwrap();
+    // Disjoint: 2 (1 - floor) ln(1/floor) up to the floored area, about 138.
+    assert!(skl > 130.0, "skl-floored = {skl}");
+    // The same spectrum twice is at distance zero in shifted coordinates too.
+    let same = [tridiag("m", "a", &[1e15, 2e15, 3e15], &[5e14, 5e14]), tridiag("m", "b", &[1e15, 2e15, 3e15], &[5e14, 5e14])]
+        .join("\n");
+    let o = run(&[], &densities_of(&same));
+    assert_eq!(records(&o.stdout, "distance")[0]["value"].as_f64().unwrap(), 0.0);
+}
+
+#[test]
+fn output_is_byte_identical_for_every_thread_count() {
+    let dens = fixture_densities();
+    let one = run(&["--threads", "1", "--bootstrap", "7", "--seed", "2"], &dens);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    for threads in ["2", "3", "0"] {
+        let many = run(&["--threads", threads, "--bootstrap", "7", "--seed", "2"], &dens);
+        // Past the run record, which echoes the arguments.
+        let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+        assert_eq!(body(&many.stdout), body(&one.stdout), "--threads {threads}");
+    }
+}
+
+#[test]
+fn oversized_requests_are_refused_before_work() {
+    let o = run(&["--threads", "100000"], &fixture_densities());
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--threads"), "{}", o.stderr);
+    let o = run(&["--bootstrap", "1000000000"], &fixture_densities());
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("fewer replicates"), "{}", o.stderr);
+    assert!(o.stdout.lines().all(|l| !l.contains("\"distance\"")), "no distance written");
+}

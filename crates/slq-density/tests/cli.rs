@@ -124,3 +124,17 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(o.status.code(), Some(0), "a closed pipe is a normal end: {err}");
 }
+
+#[test]
+fn too_many_steps_are_refused_with_a_message() {
+    // One past spectra::quadrature::MAX_STEPS.
+    let m = 200_001;
+    let line = serde_json::json!({
+        "type": "tridiag", "model": "m", "block": "b", "dim": m, "probe": 0, "seed": 0, "breakdown": false,
+        "alpha": vec![0.0; m], "beta": vec![0.5; m - 1]
+    })
+    .to_string();
+    let o = run(&[], &line);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("limit is 200000 steps"), "{}", o.stderr);
+}

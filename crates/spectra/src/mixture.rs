@@ -39,22 +39,42 @@ impl Mixture {
         self.weights.iter().sum()
     }
 
-    /// Indices of centres within `reach` of the interval [lo, hi].
-    fn window(&self, lo: f64, hi: f64, reach: f64) -> std::ops::Range<usize> {
-        let a = self.centers.partition_point(|&c| c < lo - reach);
-        let b = self.centers.partition_point(|&c| c <= hi + reach);
+    /// Indices of centres within `reach` of the interval [lo, hi], in
+    /// coordinates relative to `origin`.
+    fn window(&self, origin: f64, lo: f64, hi: f64, reach: f64) -> std::ops::Range<usize> {
+        let a = self.centers.partition_point(|&c| c - origin < lo - reach);
+        let b = self.centers.partition_point(|&c| c - origin <= hi + reach);
         a..b.max(a)
     }
 
     /// The density at x.
     pub fn eval(&self, x: f64) -> f64 {
+        self.eval_from(0.0, x)
+    }
+
+    /// The density at `origin + x`, with every distance taken as
+    /// `x - (c - origin)`: exact near the origin even when sigma is below the
+    /// floating-point spacing of the centres themselves.
+    pub fn eval_from(&self, origin: f64, x: f64) -> f64 {
         let s = self.sigma;
         let mut sum = 0.0;
-        for i in self.window(x, x, SUPPORT_SIGMAS * s) {
-            let z = (x - self.centers[i]) / s;
+        for i in self.window(origin, x, x, SUPPORT_SIGMAS * s) {
+            let z = (x - (self.centers[i] - origin)) / s;
             sum += self.weights[i] * (-0.5 * z * z).exp();
         }
         sum * INV_SQRT_2PI / s
+    }
+
+    /// The mass of [origin + lo, origin + hi] (relative coordinates as in
+    /// [`Mixture::eval_from`]), counting each Gaussian within its support.
+    pub fn mass_from(&self, origin: f64, lo: f64, hi: f64) -> f64 {
+        let s = self.sigma;
+        let mut mass = 0.0;
+        for i in self.window(origin, lo, hi, SUPPORT_SIGMAS * s) {
+            let c = self.centers[i] - origin;
+            mass += self.weights[i] * normal_mass((lo - c) / s, (hi - c) / s);
+        }
+        mass
     }
 
     /// The mean of the density over [lo, hi]: the mass in the cell divided by
@@ -63,7 +83,7 @@ impl Mixture {
     pub fn cell_average(&self, lo: f64, hi: f64) -> f64 {
         let s = self.sigma;
         let mut mass = 0.0;
-        for i in self.window(lo, hi, SUPPORT_SIGMAS * s) {
+        for i in self.window(0.0, lo, hi, SUPPORT_SIGMAS * s) {
             mass += self.weights[i] * normal_mass((lo - self.centers[i]) / s, (hi - self.centers[i]) / s);
         }
         mass / (hi - lo)
@@ -108,12 +128,19 @@ impl Mixture {
     /// Merged intervals [c - k sigma, c + k sigma] over all centres with
     /// positive weight: outside them the density is below 1e-17 of any peak.
     pub fn support(&self) -> Vec<(f64, f64)> {
+        self.support_from(0.0, 0..self.centers.len())
+    }
+
+    /// [`Mixture::support`] of the centres `range` (indices in ascending
+    /// order), in coordinates relative to `origin`.
+    pub fn support_from(&self, origin: f64, range: std::ops::Range<usize>) -> Vec<(f64, f64)> {
         let r = SUPPORT_SIGMAS * self.sigma;
         let mut out: Vec<(f64, f64)> = Vec::new();
-        for (c, w) in self.centers.iter().zip(&self.weights) {
+        for (c, w) in self.centers[range.clone()].iter().zip(&self.weights[range]) {
             if *w <= 0.0 {
                 continue;
             }
+            let c = c - origin;
             let (a, b) = (c - r, c + r);
             match out.last_mut() {
                 Some(last) if a <= last.1 => last.1 = last.1.max(b),
@@ -121,6 +148,14 @@ impl Mixture {
             }
         }
         out
+    }
+
+    /// Centres in ascending order and their weights.
+    pub fn centers(&self) -> &[f64] {
+        &self.centers
+    }
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
     }
 
     pub fn min_center(&self) -> Option<f64> {
