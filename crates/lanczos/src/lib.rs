@@ -4,8 +4,8 @@
 //! so it has no BLAS/LAPACK dependency and can sit in the dependency tree of
 //! a libtorch binary without rerouting libtorch's matmuls (see DESIGN.md).
 //!
-//! Full reorthogonalization (classical Gram-Schmidt twice over a contiguous
-//! basis) runs on a rayon pool: [`Options::threads`] sets its size. Every
+//! Full reorthogonalization (modified Gram-Schmidt twice over a contiguous
+//! basis, vectorized) runs on a rayon pool: [`Options::threads`] sets its size. Every
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
 //!

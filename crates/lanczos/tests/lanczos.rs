@@ -2,7 +2,9 @@
 //! (Eigenvalue-level checks, which need an eigensolver, live in the
 //! `spectra` crate's tests; here only matvecs are used as the reference.)
 
-use lanczos::{derive_seed, lanczos, DenseSymmetric, LanczosError, Options, Probe, Reorth, SplitMix, SymmetricOperator};
+use lanczos::{
+    derive_seed, lanczos, DenseSymmetric, LanczosError, Options, Probe, Reorth, SplitMix, SymmetricOperator,
+};
 
 /// A random orthogonal matrix (row-major, columns orthonormal) by modified
 /// Gram-Schmidt on a Gaussian matrix.
@@ -121,7 +123,8 @@ fn tridiag_eigenvalues(alpha: &[f64], beta: &[f64]) -> Vec<f64> {
         }
         count
     };
-    let radius = (0..m).map(|i| alpha[i].abs() + if i > 0 { beta[i - 1].abs() } else { 0.0 } + beta.get(i).map_or(0.0, |b| b.abs()));
+    let radius = (0..m)
+        .map(|i| alpha[i].abs() + if i > 0 { beta[i - 1].abs() } else { 0.0 } + beta.get(i).map_or(0.0, |b| b.abs()));
     let r = radius.fold(0.0, f64::max) + 1.0;
     (0..m)
         .map(|k| {
@@ -144,7 +147,8 @@ fn ritz_values_of_a_full_run_are_the_eigenvalues() {
     // m = n: T is similar to A, so its eigenvalues are A's, known by construction
     // (clustered pairs and a wide range, where lost orthogonality would show).
     let n = 50;
-    let mut eigs: Vec<f64> = (0..n).map(|i| ((i / 2) as f64 - 6.0) * 0.8 + if i % 2 == 1 { 1e-3 } else { 0.0 }).collect();
+    let mut eigs: Vec<f64> =
+        (0..n).map(|i| ((i / 2) as f64 - 6.0) * 0.8 + if i % 2 == 1 { 1e-3 } else { 0.0 }).collect();
     eigs[n - 1] = 40.0;
     let mut a = known_matrix(&eigs, 17);
     let v = Probe::Gaussian.vector(n, &mut SplitMix::new(23));
