@@ -292,7 +292,11 @@ fn compare_model(
                     m.blocks[i].block, m.blocks[j].block, m.name
                 ))
             } else {
-                Error::numeric(format!("bootstrap replicate {} of model `{}` gave a non-finite distance", r - 1, m.name))
+                Error::numeric(format!(
+                    "bootstrap replicate {} of model `{}` gave a non-finite distance",
+                    r - 1,
+                    m.name
+                ))
             });
         }
         pair_values.push(v);

@@ -70,10 +70,15 @@ mod tests {
         for threads in [1, 2, 5] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let mut seen = Vec::new();
-            for_each_ordered(&pool, 200, |k| k * k, |k, v| -> Result<(), ()> {
-                seen.push((k, v));
-                Ok(())
-            })
+            for_each_ordered(
+                &pool,
+                200,
+                |k| k * k,
+                |k, v| -> Result<(), ()> {
+                    seen.push((k, v));
+                    Ok(())
+                },
+            )
             .unwrap();
             assert_eq!(seen, (0..200).map(|k| (k, k * k)).collect::<Vec<_>>());
         }

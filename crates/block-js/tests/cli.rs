@@ -150,22 +150,16 @@ fn tridiag(model: &str, block: &str, alpha: &[f64], beta: &[f64]) -> String {
 }
 
 fn densities_of(tridiags: &str) -> String {
-    let slq = BIN.replace("block-js", "slq-density");
-    fixture_densities(); // builds the sibling when needed
-    let o = run_bin(&slq, &[], tridiags);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    o.stdout
+    testkit::through("slq-density", &[], tridiags)
 }
 
 #[test]
 fn sigma_far_below_the_nodes_resolution_still_separates_different_spectra() {
     // Nodes near 1e15 are spaced 0.125 apart in f64; sigma is 0.003. The two
     // spectra differ by far more than sigma, so they are disjoint: JS = sqrt(ln 2).
-    let input = [
-        tridiag("m", "a", &[1e15, 2e15, 3e15], &[5e14, 5e14]),
-        tridiag("m", "b", &[1e15, 2e15, 4e15], &[5e14, 5e14]),
-    ]
-    .join("\n");
+    let input =
+        [tridiag("m", "a", &[1e15, 2e15, 3e15], &[5e14, 5e14]), tridiag("m", "b", &[1e15, 2e15, 4e15], &[5e14, 5e14])]
+            .join("\n");
     let dens = densities_of(&input);
     let o = run(&[], &dens);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -177,8 +171,9 @@ fn sigma_far_below_the_nodes_resolution_still_separates_different_spectra() {
     // Disjoint: 2 (1 - floor) ln(1/floor) up to the floored area, about 138.
     assert!(skl > 130.0, "skl-floored = {skl}");
     // The same spectrum twice is at distance zero in shifted coordinates too.
-    let same = [tridiag("m", "a", &[1e15, 2e15, 3e15], &[5e14, 5e14]), tridiag("m", "b", &[1e15, 2e15, 3e15], &[5e14, 5e14])]
-        .join("\n");
+    let same =
+        [tridiag("m", "a", &[1e15, 2e15, 3e15], &[5e14, 5e14]), tridiag("m", "b", &[1e15, 2e15, 3e15], &[5e14, 5e14])]
+            .join("\n");
     let o = run(&[], &densities_of(&same));
     assert_eq!(records(&o.stdout, "distance")[0]["value"].as_f64().unwrap(), 0.0);
 }

@@ -113,6 +113,13 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     pub device: String,
 
+    /// CPU threads for libtorch's kernels and for reorthogonalization; 0:
+    /// all cores. The same count gives the same bytes; between counts the
+    /// reorthogonalization is bit-identical, but libtorch's HVP reductions
+    /// may differ in the last bits (in f32 about 1e-6 relative).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+
     /// Data: mnist, fashion-mnist, shakespeare-char, shakespeare-bpe,
     /// synthetic, or a user's `idx` (--data-path IMAGES --data-path LABELS),
     /// `npy` (--data-path DIR with images.npy and labels.npy) or `text`

@@ -102,7 +102,11 @@ fn run(args: &Args) -> Result<()> {
     if args.micro_batch.is_some_and(|m| m < 1) {
         return Err(Error::usage("--micro-batch must be at least 1"));
     }
-    let lopts = Options { steps: args.steps, reorth: args.reorth, ..Options::default() };
+    if args.threads > 0 {
+        let threads = i32::try_from(args.threads).map_err(|_| Error::usage("--threads is too large"))?;
+        tch::set_num_threads(threads);
+    }
+    let lopts = Options { steps: args.steps, reorth: args.reorth, threads: args.threads, ..Options::default() };
     // Check every block against its limits before any work.
     for b in &blocks {
         let d = b.dim();

@@ -102,6 +102,98 @@ fn full_run_preserves_trace_and_frobenius_norm() {
     assert!((fro2 - eigs.iter().map(|x| x * x).sum::<f64>()).abs() < 1e-9);
 }
 
+/// Eigenvalues of the symmetric tridiagonal T, ascending, by bisection on
+/// Sturm sequence counts (an eigensolver independent of Lanczos).
+fn tridiag_eigenvalues(alpha: &[f64], beta: &[f64]) -> Vec<f64> {
+    let m = alpha.len();
+    // Number of eigenvalues below x: negative pivots of the LDL^T of T - x I.
+    let count_below = |x: f64| {
+        let mut count = 0;
+        let mut d = 1.0;
+        for i in 0..m {
+            let off = if i > 0 { beta[i - 1] * beta[i - 1] / d } else { 0.0 };
+            d = alpha[i] - x - off;
+            if d == 0.0 {
+                d = -1e-300;
+            }
+            if d < 0.0 {
+                count += 1;
+            }
+        }
+        count
+    };
+    let radius = (0..m)
+        .map(|i| alpha[i].abs() + if i > 0 { beta[i - 1].abs() } else { 0.0 } + beta.get(i).map_or(0.0, |b| b.abs()));
+    let r = radius.fold(0.0, f64::max) + 1.0;
+    (0..m)
+        .map(|k| {
+            let (mut lo, mut hi) = (-r, r);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if count_below(mid) > k {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            0.5 * (lo + hi)
+        })
+        .collect()
+}
+
+#[test]
+fn ritz_values_of_a_full_run_are_the_eigenvalues() {
+    // m = n: T is similar to A, so its eigenvalues are A's, known by construction
+    // (clustered pairs and a wide range, where lost orthogonality would show).
+    let n = 50;
+    let mut eigs: Vec<f64> =
+        (0..n).map(|i| ((i / 2) as f64 - 6.0) * 0.8 + if i % 2 == 1 { 1e-3 } else { 0.0 }).collect();
+    eigs[n - 1] = 40.0;
+    let mut a = known_matrix(&eigs, 17);
+    let v = Probe::Gaussian.vector(n, &mut SplitMix::new(23));
+    let t = lanczos(&mut a, &v, &Options { steps: n, ..Options::default() }).unwrap();
+    assert!(!t.breakdown);
+    let ritz = tridiag_eigenvalues(&t.alpha, &t.beta);
+    let mut sorted = eigs.clone();
+    sorted.sort_by(f64::total_cmp);
+    for (r, e) in ritz.iter().zip(&sorted) {
+        assert!((r - e).abs() < 1e-11 * 40.0, "Ritz value {r} vs eigenvalue {e}");
+    }
+}
+
+/// A diagonal operator of any size (no n x n storage).
+struct Diagonal(Vec<f64>);
+
+impl SymmetricOperator for Diagonal {
+    type Error = std::convert::Infallible;
+    fn dim(&self) -> usize {
+        self.0.len()
+    }
+    fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), Self::Error> {
+        for ((o, d), x) in out.iter_mut().zip(&self.0).zip(x) {
+            *o = d * x;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn results_are_bit_identical_for_any_thread_count() {
+    // Large enough to be split into chunks and run on several threads.
+    let n = 9_001;
+    let mut op = Diagonal((0..n).map(|i| ((i * 7919) % n) as f64 / n as f64 + if i < 3 { 5.0 } else { 0.0 }).collect());
+    let v = Probe::Gaussian.vector(n, &mut SplitMix::new(31));
+    let opts = |threads| Options { steps: 40, threads, ..Options::default() };
+    let reference = lanczos(&mut op, &v, &opts(1)).unwrap();
+    assert_eq!(reference.alpha.len(), 40);
+    for threads in [2, 3] {
+        assert_eq!(lanczos(&mut op, &v, &opts(threads)).unwrap(), reference, "Options::threads = {threads}");
+        // The same through a pool the caller installs.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        assert_eq!(pool.install(|| lanczos(&mut op, &v, &opts(0))).unwrap(), reference, "installed pool of {threads}");
+    }
+}
+
 #[test]
 fn breakdown_at_an_invariant_subspace_is_reported() {
     // Three distinct eigenvalues: the Krylov space has dimension 3.

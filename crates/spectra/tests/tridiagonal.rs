@@ -96,11 +96,14 @@ fn too_many_steps_are_refused_before_any_work() {
     assert!(err.contains("limit is 200000 steps"), "{err}");
 }
 
+/// A block's (model, block) key and its probes' rules under the two Gauss solvers.
+type BlockRules = ((String, String), Vec<spectra::density::ProbeRule>, Vec<spectra::density::ProbeRule>);
+
 #[test]
 fn demo_densities_move_only_at_rounding_level_with_the_ql_rule() {
     use spectra::density::{pool_density, DensityOptions, ProbeRule};
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/demo-tridiag.jsonl");
-    let mut blocks: Vec<((String, String), Vec<ProbeRule>, Vec<ProbeRule>)> = Vec::new();
+    let mut blocks: Vec<BlockRules> = Vec::new();
     for line in records::open_inputs(&[path.into()]).unwrap() {
         let line = line.unwrap();
         if line.kind != "tridiag" {
