@@ -11,8 +11,11 @@ use crate::optim::{self, OptSpec, RunOptions};
 use crate::problem::{Block, Quadratic};
 use crate::Optimizer;
 
-/// The claim (and problem id) of the counterexample.
+/// The claim of the counterexample.
 pub const COUNTEREXAMPLE: &str = "theorem2-counterexample";
+
+/// Its problem id.
+pub const PROBLEM: &str = "theorem2-1x1";
 
 /// Steps run: w_t = (0, 2^(1-t)) stays exact in f64 far beyond this.
 pub const STEPS: u64 = 40;
@@ -29,7 +32,7 @@ pub fn problem() -> Result<(Quadratic, Vec<f64>)> {
 /// trajectory.
 pub fn counterexample(config: &Config) -> Result<Vec<Check>> {
     let (q, w0) = problem()?;
-    let p = problem_record(COUNTEREXAMPLE, "custom", "diagonal", 0, "none", &q, &w0)?;
+    let p = problem_record(PROBLEM, "custom", "diagonal", 0, "none", &q, &w0)?;
     let frozen = Optimizer::AdamFrozen;
     let spec = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr: p.eta_adam };
     let (steps, _) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: STEPS, stop_rel: 0.0 });
@@ -42,7 +45,7 @@ pub fn counterexample(config: &Config) -> Result<Vec<Check>> {
         beta2,
         points: steps.iter().map(|s| Point { t: s.t, loss_gap: s.loss_gap, dist: s.dist }).collect(),
         stopped: None,
-        first: COUNTEREXAMPLE.into(),
+        first: PROBLEM.into(),
     };
     let paper = bounds::bound_for(&p, &t)
         .filter(|b| b.claim == "theorem2")
