@@ -60,7 +60,7 @@ struct Args {
     #[arg(long, default_value_t = 2000.0)]
     mc_kappa: f64,
 
-    /// Steps of Adam (beta2 = 1) run on each draw to check Theorem 2 per step.
+    /// Steps of Adam (beta2 = 1) run on each draw to check Theorem 2 (and the corrected bounds) per step.
     #[arg(long, default_value_t = 300)]
     mc_iters: u64,
 
