@@ -92,6 +92,37 @@ pub fn theorem2_rate(kappas: &[f64], r: f64) -> f64 {
     kappas.iter().map(|k| 1.0 - 1.0 / (r * k)).fold(0.0, f64::max)
 }
 
+/// The bounds that hold in Theorem 2's setting (Adam with beta2 = 1 at the same
+/// step eta = m = min_l c1_l), from docs/theorem2.md: Theorem 2 as stated
+/// replaces m by each block's own c1_l and fails when the c1_l differ.
+///
+/// exact <= rho2 = max_l (1 - m/(c2_l kappa_l))^2 <= rho1 = max_l (1 - m/(c2_l kappa_l))
+/// <= rho_r = max_l (1 - 1/(R kappa_l)), R = (max_l c2_l / min_l c1_l)^2 >= r.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Theorem2Corrected {
+    /// R = (max_l c2_l / min_l c1_l)^2.
+    pub big_r: f64,
+    /// The tight rate, attained by 1x1 blocks.
+    pub rho2: f64,
+    /// Its linear relaxation.
+    pub rho1: f64,
+    /// Theorem 2 with r replaced by R.
+    pub rho_r: f64,
+}
+
+/// [`Theorem2Corrected`] from Assumption 1's per-block constants and the blocks' kappa_l.
+pub fn theorem2_corrected(c1: &[f64], c2: &[f64], kappas: &[f64]) -> Theorem2Corrected {
+    let m = c1.iter().copied().fold(f64::INFINITY, f64::min);
+    let big_r = (c2.iter().copied().fold(0.0, f64::max) / m).powi(2);
+    let a: Vec<f64> = c2.iter().zip(kappas).map(|(c, k)| m / (c * k)).collect();
+    Theorem2Corrected {
+        big_r,
+        rho2: a.iter().map(|x| (1.0 - x).powi(2)).fold(0.0, f64::max),
+        rho1: a.iter().map(|x| 1.0 - x).fold(0.0, f64::max),
+        rho_r: theorem2_rate(kappas, big_r),
+    }
+}
+
 /// The exact worst per-step loss contraction of w <- w - eta D^{-1} g:
 /// max over the eigenvalues x of eta D_l^{-1} H_l of (1 - x)^2.
 pub fn preconditioned_loss_rate(p: &Quadratic, d0: &[f64], eta: f64) -> Result<f64> {

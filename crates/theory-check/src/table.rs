@@ -14,13 +14,13 @@ fn fmt(x: Option<f64>) -> String {
 pub fn table(rows: &[Record]) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "{:<22} {:<14} {:<13} {:>14} {:>14} {:>6}\n",
+        "{:<23} {:<14} {:<13} {:>14} {:>14} {:>6}\n",
         "claim", "problem", "optimizer", "predicted", "observed", "holds"
     ));
     for r in rows {
         if let Record::Check(c) = r {
             s.push_str(&format!(
-                "{:<22} {:<14} {:<13} {:>14} {:>14} {:>6}\n",
+                "{:<23} {:<14} {:<13} {:>14} {:>14} {:>6}\n",
                 c.claim,
                 c.problem.as_deref().unwrap_or("-"),
                 c.optimizer.as_deref().unwrap_or("-"),

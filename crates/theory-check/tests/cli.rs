@@ -22,8 +22,9 @@ fn find<'a>(r: &'a [serde_json::Value], claim: &str, opt: Option<&str>) -> &'a s
         .unwrap_or_else(|| panic!("no check {claim}"))
 }
 
-/// Case 3: GD's bound, Proposition 1, Theorems 1 and 2 hold at every step;
-/// Table 2 rows are present; Adam beats GD (the paper's heterogeneous case).
+/// Case 3: GD's bound, Proposition 1, Theorems 1 and 2 (and the corrected
+/// bounds) hold at every step; Table 2 rows are present; Adam beats GD (the
+/// paper's heterogeneous case); Theorem 2's counterexample is reported once.
 #[test]
 fn case3_claims() {
     let r = pipeline(
@@ -33,11 +34,23 @@ fn case3_claims() {
     assert_eq!(r[0]["type"], "run");
     assert_eq!(r[0]["tool"], "theory-check");
     assert_eq!(r[1]["tool"], "quad-sim", "quad-sim's run record passes through");
-    for claim in
-        ["gd-step-bound", "proposition1", "proposition1-distance", "theorem1", "theorem2", "proposition1-any-eta"]
-    {
+    for claim in [
+        "gd-step-bound",
+        "proposition1",
+        "proposition1-distance",
+        "theorem1",
+        "theorem2",
+        "theorem2-corrected",
+        "theorem2-tight",
+        "proposition1-any-eta",
+    ] {
         assert_eq!(find(&r, claim, None)["holds"], true, "{claim}: {}", find(&r, claim, None));
     }
+    assert_eq!(find(&r, "theorem2-corrected", None)["problem"], find(&r, "theorem2", None)["problem"]);
+    let counter: Vec<_> = r.iter().filter(|x| x["claim"] == "theorem2-counterexample").collect();
+    assert_eq!(counter.len(), 1);
+    assert_eq!((counter[0]["predicted"].as_f64(), counter[0]["observed"].as_f64()), (Some(0.0), Some(0.25)));
+    assert_eq!(counter[0]["holds"], false);
     assert_eq!(find(&r, "theorem1", None)["violations"], 0);
     assert_eq!(find(&r, "table2", Some("bgd"))["holds"], true);
     assert_eq!(find(&r, "adam-vs-gd", None)["holds"], true);
@@ -86,6 +99,9 @@ fn monte_carlo_and_proposition2() {
     assert_eq!(d["trials"], 100);
     assert!(d["q05"].as_f64().unwrap() >= 1.0, "r >= 1 by definition");
     assert_eq!(find(&r, "mc-theorem2", None)["holds"], true);
+    assert_eq!(find(&r, "mc-theorem2-corrected", None)["holds"], true);
+    assert_eq!(find(&r, "mc-theorem2-tight", None)["holds"], true);
+    assert_eq!(find(&r, "theorem2-counterexample", None)["holds"], false, "reported without input too");
     let p2 = find(&r, "proposition2", None);
     assert_eq!(p2["holds"], true, "{p2}");
     assert!((p2["observed"].as_f64().unwrap() - 0.005).abs() < 5e-5);

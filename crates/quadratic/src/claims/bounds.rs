@@ -1,5 +1,7 @@
 //! Per-step bounds: GD at 2/(mu+L), Theorem 1 (blockwise GD) and Theorem 2
-//! (Adam with beta2 = 1), checked between consecutive reported iterates.
+//! (Adam with beta2 = 1), checked between consecutive reported iterates;
+//! with Theorem 2 also the bounds that hold in its place ([`theorem2_corrected`],
+//! docs/theorem2.md).
 
 use records::{Check, Problem};
 
@@ -10,7 +12,7 @@ use crate::theory;
 /// The per-step loss contraction a trajectory is checked against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bound {
-    /// `gd-step-bound`, `theorem1` or `theorem2`.
+    /// `gd-step-bound`, `theorem1`, `theorem2`, `theorem2-corrected` or `theorem2-tight`.
     pub claim: &'static str,
     pub rate: f64,
     pub statement: String,
@@ -49,6 +51,45 @@ pub fn bound_for(p: &Problem, t: &Trajectory) -> Option<Bound> {
         }),
         _ => None,
     }
+}
+
+/// The bounds that hold where Theorem 2 is checked (same trajectory, same
+/// step eta = min_l c1_l): `theorem2-corrected`, Theorem 2 with r replaced by
+/// R = (max_l c2_l / min_l c1_l)^2, and `theorem2-tight`, the worst factor
+/// max_l (1 - eta/(c2_l kappa_l))^2 that 1x1 blocks attain.
+pub fn theorem2_corrected(p: &Problem) -> [Bound; 2] {
+    let kappas: Vec<f64> = p.blocks.iter().map(|b| b.kappa).collect();
+    let c = corrected_rates(p);
+    [
+        Bound {
+            claim: "theorem2-corrected",
+            rate: c.rho_r,
+            statement: format!(
+                "Theorem 2 corrected (docs/theorem2.md): Adam with beta1 = 0, beta2 = 1 and eta = min_l c1_l = {} \
+                 contracts the loss gap by at most max_l (1-1/(R kappa_l)) per step, R = (max_l c2_l / min_l c1_l)^2 \
+                 = {} (the paper's r = {}), kappa_l = {kappas:?}",
+                p.eta_adam, c.big_r, p.r
+            ),
+        },
+        Bound {
+            claim: "theorem2-tight",
+            rate: c.rho2,
+            statement: format!(
+                "Theorem 2, tight form (docs/theorem2.md): with eta = min_l c1_l the loss gap contracts by at most \
+                 max_l (1 - eta/(c2_l kappa_l))^2 per step (<= the corrected bound {}); attained by 1x1 blocks, so \
+                 observed may come close",
+                c.rho_r
+            ),
+        },
+    ]
+}
+
+/// [`theory::theorem2_corrected`] from a problem record's block constants.
+pub fn corrected_rates(p: &Problem) -> theory::Theorem2Corrected {
+    let c1: Vec<f64> = p.blocks.iter().map(|b| b.c1).collect();
+    let c2: Vec<f64> = p.blocks.iter().map(|b| b.c2).collect();
+    let kappas: Vec<f64> = p.blocks.iter().map(|b| b.kappa).collect();
+    theory::theorem2_corrected(&c1, &c2, &kappas)
 }
 
 /// The check of `t` against its bound: every per-step loss-gap ratio at most

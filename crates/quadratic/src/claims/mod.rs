@@ -2,13 +2,15 @@
 //! `distribution`) records: per-step bounds ([`bounds`]), long-run rates and
 //! Proposition 1 ([`rates`]), Table 2 and the Adam-vs-GD comparison
 //! ([`table2`]) on trajectories read from records, and the claims this crate
-//! checks on problems it builds itself ([`monte_carlo`], [`proposition2`]).
+//! checks on problems it builds itself ([`monte_carlo`], [`proposition2`],
+//! and Theorem 2's counterexample, [`theorem2`]).
 
 pub mod bounds;
 pub mod monte_carlo;
 pub mod proposition2;
 pub mod rates;
 pub mod table2;
+pub mod theorem2;
 
 use std::collections::BTreeMap;
 
@@ -177,8 +179,9 @@ impl Inputs {
 }
 
 /// Every check on the records read: per problem, each of its trajectories
-/// against its bound, Proposition 1 and Table 2, then Adam against GD and
-/// Proposition 1's worst case; then a `missing-problem` check for each
+/// against its bound (Theorem 2's followed by the bounds that hold in its
+/// place), Proposition 1 and Table 2, then Adam against GD and Proposition
+/// 1's worst case; then a `missing-problem` check for each
 /// trajectory whose problem was not read.
 pub fn input_checks(inputs: &Inputs, config: &Config) -> Vec<Check> {
     let mut out = Vec::new();
@@ -187,6 +190,11 @@ pub fn input_checks(inputs: &Inputs, config: &Config) -> Vec<Check> {
         for t in &mine {
             let bound = bounds::bound_for(p, t);
             out.extend(bounds::step_bound_check(p, t, bound.as_ref(), config.tol));
+            if bound.as_ref().is_some_and(|b| b.claim == "theorem2") {
+                for b in bounds::theorem2_corrected(p) {
+                    out.extend(bounds::step_bound_check(p, t, Some(&b), config.tol));
+                }
+            }
             if bound.is_some() && t.optimizer == crate::Optimizer::Gd.name() {
                 out.extend(rates::proposition1(p, t));
             }
@@ -351,6 +359,24 @@ pub(crate) mod tests {
                 "missing-problem"
             ]
         );
+    }
+
+    #[test]
+    fn theorem2_is_followed_by_the_bounds_that_hold_on_the_same_steps() {
+        let (p, q, w0) = problem_record_of(&[1.0, 4.0], &[2.0, 9.0]);
+        let mut inputs = Inputs::default();
+        inputs.add_problem(p.clone()).unwrap();
+        inputs.trajectories.push(trajectory_of(&p, &q, &w0, Optimizer::AdamFrozen, p.eta_adam, 60));
+        let checks = input_checks(&inputs, &config());
+        let claims: Vec<&str> = checks.iter().map(|c| c.claim.as_str()).collect();
+        assert_eq!(claims[..3], ["theorem2", "theorem2-corrected", "theorem2-tight"]);
+        for c in &checks[..3] {
+            assert_eq!((c.holds, c.steps_checked, c.observed), (Some(true), Some(60), checks[0].observed), "{c:?}");
+        }
+        // Diagonal blocks from w0 = 1: c1 = (1/4, 2/9), c2 = (1, 1), so R = 81/4 >= r = 16.
+        let kappas = [4.0, 4.5];
+        assert_eq!(checks[1].predicted, Some(crate::theory::theorem2_rate(&kappas, 81.0 / 4.0)));
+        assert!(checks[2].predicted.unwrap() <= checks[1].predicted.unwrap());
     }
 
     #[test]
