@@ -5,7 +5,7 @@
 //!
 //! To add a family: a file with a config (its `param_count()` computed from
 //! shapes, its named presets) and a [`Net`](crate::net::Net), an [`Arch`]
-//! variant, and rows in [`crate::zoo::ZOO`].
+//! variant, and rows in the zoo's table (`zoo::ZOO`, which imports from here).
 
 pub mod bert;
 pub mod gpt;
