@@ -4,8 +4,9 @@
 //! so it has no BLAS/LAPACK dependency and can sit in the dependency tree of
 //! a libtorch binary without rerouting libtorch's matmuls (docs/libtorch.md).
 //!
-//! Full reorthogonalization (modified Gram-Schmidt twice over a contiguous
-//! basis, vectorized) runs on a rayon pool: [`Options::threads`] sets its size. Every
+//! Full reorthogonalization (modified Gram-Schmidt over a contiguous basis,
+//! a second sweep when the first one removed most of the vector; vectorized)
+//! runs on a rayon pool: [`Options::threads`] sets its size. Every
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
 //!
@@ -33,8 +34,9 @@ use reorth::Basis;
 /// Reorthogonalization strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reorth {
-    /// Orthogonalize each new vector against the whole stored basis, twice
-    /// ("twice is enough"): the Ritz values carry no spurious copies. Memory:
+    /// Orthogonalize each new vector against the whole stored basis, once,
+    /// and again when the first sweep removed most of it (Kahan-Parlett:
+    /// "twice is enough"): the Ritz values carry no spurious copies. Memory:
     /// steps x dim x 8 bytes.
     Full,
     /// The plain three-term recurrence: two vectors of memory, but converged
@@ -193,7 +195,7 @@ fn run<O: SymmetricOperator>(
             match &pool {
                 Some(pool) => pool.install(|| basis.orthogonalize(&mut w, &mut scratch)),
                 None => basis.orthogonalize(&mut w, &mut scratch),
-            }
+            };
         }
         progress(j + 1);
         if j + 1 == m {
