@@ -8,23 +8,8 @@
 
 use std::time::Instant;
 
-use lanczos::{lanczos, Options, Probe, SymmetricOperator};
+use lanczos::{lanczos, Diagonal, Options, Probe, SymmetricOperator};
 use rng::SplitMix;
-
-struct Diagonal(Vec<f64>);
-
-impl SymmetricOperator for Diagonal {
-    type Error = std::convert::Infallible;
-    fn dim(&self) -> usize {
-        self.0.len()
-    }
-    fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), Self::Error> {
-        for ((o, d), x) in out.iter_mut().zip(&self.0).zip(x) {
-            *o = d * x;
-        }
-        Ok(())
-    }
-}
 
 /// The library's loop before MGS by chunks: one scalar dot and one axpy per stored
 /// vector, twice per step. Returns alpha (for a sanity comparison).

@@ -27,7 +27,7 @@ mod reorth;
 
 use kernels::{axpy, dot, norm};
 pub use memory::{BasisMemory, GIB};
-pub use operator::{DenseSymmetric, SymmetricOperator};
+pub use operator::{DenseSymmetric, Diagonal, SymmetricOperator};
 pub use probe::Probe;
 use reorth::Basis;
 
@@ -226,7 +226,7 @@ mod tests {
         // reorthogonalization the basis would then lose orthogonality.
         let n = 2 * kernels::CHUNK + 300;
         let d: Vec<f64> = (0..n).map(|i| if i < 4 { 100.0 * (i + 1) as f64 } else { (i % 97) as f64 / 97.0 }).collect();
-        let mut op = DiagonalForTest(d);
+        let mut op = Diagonal(d);
         let v = Probe::Gaussian.vector(n, &mut SplitMix::new(3));
         let m = 80;
         let (t, basis) = run(&mut op, &v, &Options { steps: m, ..Options::default() }, |_| {}).unwrap();
@@ -239,20 +239,5 @@ mod tests {
             }
         }
         assert!(worst < 1e-13, "max |Q Q^T - I| = {worst:e}");
-    }
-
-    struct DiagonalForTest(Vec<f64>);
-
-    impl SymmetricOperator for DiagonalForTest {
-        type Error = std::convert::Infallible;
-        fn dim(&self) -> usize {
-            self.0.len()
-        }
-        fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), Self::Error> {
-            for ((o, d), x) in out.iter_mut().zip(&self.0).zip(x) {
-                *o = d * x;
-            }
-            Ok(())
-        }
     }
 }

@@ -61,3 +61,21 @@ impl SymmetricOperator for DenseSymmetric {
         Ok(())
     }
 }
+
+/// A diagonal matrix stored as its diagonal: any size (no n x n storage), and
+/// its eigenvalues are the entries, so a Lanczos run on it has a known answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagonal(pub Vec<f64>);
+
+impl SymmetricOperator for Diagonal {
+    type Error = std::convert::Infallible;
+    fn dim(&self) -> usize {
+        self.0.len()
+    }
+    fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), Self::Error> {
+        for ((o, d), x) in out.iter_mut().zip(&self.0).zip(x) {
+            *o = d * x;
+        }
+        Ok(())
+    }
+}

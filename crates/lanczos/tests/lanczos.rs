@@ -2,7 +2,7 @@
 //! (Eigenvalue-level checks, which need an eigensolver, live in the
 //! `spectra` crate's tests; here only matvecs are used as the reference.)
 
-use lanczos::{lanczos, DenseSymmetric, LanczosError, Options, Probe, Reorth, SymmetricOperator};
+use lanczos::{lanczos, DenseSymmetric, Diagonal, LanczosError, Options, Probe, Reorth, SymmetricOperator};
 use rng::SplitMix;
 
 /// A random orthogonal matrix (row-major, columns orthonormal) by modified
@@ -158,22 +158,6 @@ fn ritz_values_of_a_full_run_are_the_eigenvalues() {
     sorted.sort_by(f64::total_cmp);
     for (r, e) in ritz.iter().zip(&sorted) {
         assert!((r - e).abs() < 1e-11 * 40.0, "Ritz value {r} vs eigenvalue {e}");
-    }
-}
-
-/// A diagonal operator of any size (no n x n storage).
-struct Diagonal(Vec<f64>);
-
-impl SymmetricOperator for Diagonal {
-    type Error = std::convert::Infallible;
-    fn dim(&self) -> usize {
-        self.0.len()
-    }
-    fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), Self::Error> {
-        for ((o, d), x) in out.iter_mut().zip(&self.0).zip(x) {
-            *o = d * x;
-        }
-        Ok(())
     }
 }
 
