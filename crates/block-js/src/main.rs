@@ -157,7 +157,7 @@ fn run(args: &Args) -> Result<()> {
     let pass = if jsonl { Some(&mut out) } else { None };
     cli::read_records(&args.files, &["density"], pass, |line| add_density(line, &mut models))?.require("`density`")?;
     let models: Vec<Model> =
-        models.iter().map(|g| Model { name: g.key.clone(), blocks: g.value.clone(), first: g.first.clone() }).collect();
+        models.into_groups().map(|g| Model { name: g.key, blocks: g.value, first: g.first }).collect();
     if let Some(m) = models.iter().find(|m| m.blocks.len() < 2) {
         return Err(Error::invalid(format!(
             "model `{}` (first seen at {}) has {} block; distances need at least two",

@@ -195,6 +195,11 @@ impl<K: Clone + Eq + Hash, V> Groups<K, V> {
         self.entries.iter()
     }
 
+    /// The groups, in first-seen order, by value.
+    pub fn into_groups(self) -> impl Iterator<Item = Group<K, V>> {
+        self.entries.into_iter()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

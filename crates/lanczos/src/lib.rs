@@ -195,7 +195,7 @@ fn run<O: SymmetricOperator>(
             match &pool {
                 Some(pool) => pool.install(|| basis.orthogonalize(&mut w, &mut scratch)),
                 None => basis.orthogonalize(&mut w, &mut scratch),
-            };
+            }
         }
         progress(j + 1);
         if j + 1 == m {

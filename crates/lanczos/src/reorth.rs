@@ -68,21 +68,18 @@ impl Basis {
     /// was) that rounding may have left components along the basis: the
     /// Kahan-Parlett "twice is enough" test (Parlett, The Symmetric Eigenvalue
     /// Problem, sec. 6-9). `partials` is scratch space, reused across calls.
-    /// Returns the number of sweeps made.
-    pub(crate) fn orthogonalize(&self, w: &mut [f64], partials: &mut Vec<f64>) -> usize {
+    pub(crate) fn orthogonalize(&self, w: &mut [f64], partials: &mut Vec<f64>) {
         debug_assert_eq!(w.len(), self.dim);
         if self.rows == 0 {
-            return 0;
+            return;
         }
         partials.clear();
         partials.resize(self.dim.div_ceil(CHUNK), 0.0);
         let before = norm(w);
         self.sweep(w, partials);
-        if norm(w) >= std::f64::consts::FRAC_1_SQRT_2 * before {
-            return 1;
+        if norm(w) < std::f64::consts::FRAC_1_SQRT_2 * before {
+            self.sweep(w, partials);
         }
-        self.sweep(w, partials);
-        2
     }
 
     /// One MGS sweep over rows 0..m. Pass t subtracts row t-1 and, fused

@@ -163,9 +163,8 @@ fn run(args: &Args) -> Result<()> {
     if !args.no_input && (!args.files.is_empty() || !std::io::stdin().is_terminal()) {
         let pass = if args.format == Format::Jsonl { Some(&mut sink.out) } else { None };
         cli::read_records(&args.files, &["problem", "iterate"], pass, |line| {
-            let located = |(field, why): (String, String)| line.error(Some(&field), why);
             match line.kind.as_str() {
-                "problem" => inputs.add_problem(line.parse()?).map_err(located)?,
+                "problem" => inputs.add_problem(line.parse()?).map_err(|(field, why)| line.error(Some(&field), why))?,
                 _ => inputs
                     .add_iterate(line.parse()?, || line.location())
                     .map_err(|(field, why)| line.error(Some(field), why))?,
