@@ -85,8 +85,10 @@ pub struct Args {
     #[arg(long, default_value = "full")]
     pub reorth: Reorth,
 
-    /// Memory budget for the full-reorthogonalization basis (steps x size x
-    /// 8 bytes), in GiB. A block over it is refused with the options.
+    /// Memory budget for the Lanczos basis, in GiB, met for every block:
+    /// full reorthogonalization with an f64 basis (steps x size x 8 bytes)
+    /// when it fits, else with an f32 basis (x 4 bytes), else none. The
+    /// `tridiag` record's `basis` says which ran (docs/performance.md: cost).
     #[arg(long, default_value_t = 4.0)]
     pub memory: f64,
 

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 use cli::{Error, Result};
-use lanczos::{BasisMemory, Options};
+use lanczos::Options;
 use nets::blocks::{select, units, Grouping};
 use nets::data::{BatchSpec, Shape};
 use nets::slq::{self, Output, Progress, Runs, Shard, Task};
@@ -106,7 +106,15 @@ fn run(args: &Args) -> Result<()> {
         let threads = i32::try_from(args.threads).map_err(|_| Error::usage("--threads is too large"))?;
         tch::set_num_threads(threads);
     }
-    let lopts = Options { steps: args.steps, reorth: args.reorth, threads: args.threads, ..Options::default() };
+    // --memory is met, not refused: each run takes the first rung of the
+    // ladder (f64 basis, f32 basis, no reorthogonalization) whose basis fits.
+    let lopts = Options {
+        steps: args.steps,
+        reorth: args.reorth,
+        threads: args.threads,
+        basis_budget_gib: Some(args.memory),
+        ..Options::default()
+    };
     // Check every block against its limits before any work.
     for b in &blocks {
         let d = b.dim();
@@ -117,19 +125,6 @@ fn run(args: &Args) -> Result<()> {
                 args.exact_max,
                 (d * d * 8) as f64 / 1e6
             )));
-        }
-        match BasisMemory::of_run(&lopts, d) {
-            Some(mem) if !args.exact && !mem.fits(args.memory) => {
-                return Err(Error::usage(format!(
-                    "block `{}`: full reorthogonalization needs a basis of {} x {d} x 8 bytes = {:.2} GiB, over --memory {} GiB; \
-                     raise --memory, lower --steps, or use --reorth none (three-term recurrence: spurious copies of converged Ritz values)",
-                    b.name,
-                    mem.steps,
-                    mem.gib(),
-                    args.memory
-                )))
-            }
-            _ => {}
         }
     }
 
@@ -171,7 +166,8 @@ fn run(args: &Args) -> Result<()> {
                 alpha: t.alpha,
                 beta: t.beta,
                 breakdown: t.breakdown,
-                reorth: Some(args.reorth.name().to_string()),
+                reorth: Some(t.basis.reorth().name().to_string()),
+                basis: Some(t.basis.name().to_string()),
             }))?,
         }
     }

@@ -14,21 +14,52 @@ pub(crate) const CHUNK: usize = 1024;
 /// Independent accumulators per dot product.
 const LANES: usize = 8;
 
+/// A stored basis entry: f64, or f32 to halve the basis. Arithmetic is in
+/// f64 either way; for f64 the conversion is the identity, so the f64 basis
+/// computes exactly what it did before f32 existed.
+pub(crate) trait Entry: Copy + Send + Sync + 'static {
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Entry for f64 {
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Entry for f32 {
+    /// Rounds to nearest.
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
 /// Dot product of two equal-length slices (one chunk or less) with
 /// [`LANES`] accumulators combined in a fixed pairwise order.
 #[inline]
-pub(crate) fn dot_chunk(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot_chunk<T: Entry>(a: &[T], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f64; LANES];
     let (a8, a_tail) = a.split_at(a.len() - a.len() % LANES);
     let (b8, b_tail) = b.split_at(a8.len());
     for (x, y) in a8.chunks_exact(LANES).zip(b8.chunks_exact(LANES)) {
         for l in 0..LANES {
-            acc[l] += x[l] * y[l];
+            acc[l] += x[l].to_f64() * y[l];
         }
     }
     for (l, (x, y)) in a_tail.iter().zip(b_tail).enumerate() {
-        acc[l] += x * y;
+        acc[l] += x.to_f64() * y;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }

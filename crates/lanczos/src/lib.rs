@@ -10,6 +10,12 @@
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
 //!
+//! The basis is stored in f64 or, for half the memory, in f32
+//! ([`BasisPrecision`]), whole or only its first vectors ([`BasisKept`]);
+//! [`within_budget`] picks the first rung of the ladder f64 basis -> f32
+//! basis -> the first vectors that fit, in f32 -> no reorthogonalization
+//! (docs/performance.md measures what each rung costs in accuracy).
+//!
 //! ```
 //! use lanczos::{lanczos, DenseSymmetric, Options, Probe};
 //! use rng::SplitMix;
@@ -26,7 +32,7 @@ mod probe;
 mod reorth;
 
 use kernels::{axpy, dot, norm};
-pub use memory::{BasisMemory, GIB};
+pub use memory::{within_budget, BasisMemory, GIB};
 pub use operator::{DenseSymmetric, Diagonal, SymmetricOperator};
 pub use probe::Probe;
 use reorth::Basis;
@@ -53,6 +59,34 @@ impl Reorth {
     }
 }
 
+/// How the basis of full reorthogonalization is stored. The Lanczos vectors
+/// and all arithmetic stay f64; only the stored copies used for
+/// reorthogonalization are rounded, so an f32 basis keeps the new vector
+/// orthogonal to the old ones to about f32 precision (6e-8) instead of f64's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasisPrecision {
+    /// steps x dim x 8 bytes.
+    F64,
+    /// steps x dim x 4 bytes.
+    F32,
+}
+
+impl BasisPrecision {
+    pub fn name(self) -> &'static str {
+        match self {
+            BasisPrecision::F64 => "f64",
+            BasisPrecision::F32 => "f32",
+        }
+    }
+
+    pub fn entry_bytes(self) -> usize {
+        match self {
+            BasisPrecision::F64 => 8,
+            BasisPrecision::F32 => 4,
+        }
+    }
+}
+
 impl std::str::FromStr for Reorth {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -70,6 +104,15 @@ pub struct Options {
     /// Maximum number of steps m (capped at the operator's dimension).
     pub steps: usize,
     pub reorth: Reorth,
+    /// Storage of the basis when `reorth` is [`Reorth::Full`].
+    pub basis: BasisPrecision,
+    /// Keep only the first so many Lanczos vectors for reorthogonalization
+    /// (None: all of them). See [`BasisKept::First`].
+    pub basis_rows: Option<usize>,
+    /// A budget in GiB for the basis: when set, the run first moves down the
+    /// ladder of [`within_budget`] for its operator's dimension, so the basis
+    /// it keeps fits (the result's [`Tridiagonal::basis`] says which rung ran).
+    pub basis_budget_gib: Option<f64>,
     /// Breakdown tolerance, relative to the largest ||A q_j|| seen so far:
     /// when beta_j falls below it the Krylov space is (numerically)
     /// invariant and the run ends with the tridiagonal found so far.
@@ -82,7 +125,62 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { steps: 100, reorth: Reorth::Full, breakdown_tol: 1e-10, threads: 0 }
+        Options {
+            steps: 100,
+            reorth: Reorth::Full,
+            basis: BasisPrecision::F64,
+            basis_rows: None,
+            basis_budget_gib: None,
+            breakdown_tol: 1e-10,
+            threads: 0,
+        }
+    }
+}
+
+impl Options {
+    /// What a run with these options on dimension `dim` keeps for
+    /// reorthogonalization.
+    pub fn basis_kept(&self, dim: usize) -> BasisKept {
+        let steps = self.steps.min(dim).max(1);
+        match (self.reorth, self.basis_rows) {
+            (Reorth::None, _) | (Reorth::Full, Some(0)) => BasisKept::None,
+            (Reorth::Full, Some(rows)) if rows < steps => BasisKept::First(self.basis, rows),
+            (Reorth::Full, _) => BasisKept::Full(self.basis),
+        }
+    }
+}
+
+/// What a run kept for reorthogonalization: the strategy that ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasisKept {
+    /// Every Lanczos vector: full reorthogonalization.
+    Full(BasisPrecision),
+    /// The first so many Lanczos vectors; each new vector is orthogonalized
+    /// against them only. Eigenvalues that converge within those steps (the
+    /// outliers, first) then get no ghost copies later; the rest of the
+    /// recurrence runs as without reorthogonalization.
+    First(BasisPrecision, usize),
+    /// No basis: the three-term recurrence alone.
+    None,
+}
+
+impl BasisKept {
+    /// The `tridiag` record's `basis` field: `f64`, `f32`, `f32-first-K`
+    /// (the first K vectors in f32), or `none`.
+    pub fn name(self) -> String {
+        match self {
+            BasisKept::Full(p) => p.name().to_string(),
+            BasisKept::First(p, rows) => format!("{}-first-{rows}", p.name()),
+            BasisKept::None => "none".to_string(),
+        }
+    }
+
+    /// `full` when every vector is kept, else `none` (the `reorth` field).
+    pub fn reorth(self) -> Reorth {
+        match self {
+            BasisKept::Full(_) => Reorth::Full,
+            BasisKept::First(..) | BasisKept::None => Reorth::None,
+        }
     }
 }
 
@@ -93,6 +191,8 @@ pub struct Tridiagonal {
     pub beta: Vec<f64>,
     /// True when the run ended early at an invariant subspace.
     pub breakdown: bool,
+    /// What the run kept for reorthogonalization.
+    pub basis: BasisKept,
 }
 
 /// Why a run could not complete.
@@ -142,14 +242,62 @@ pub fn lanczos_with_progress<O: SymmetricOperator>(
     run(op, start, opts, progress).map(|(t, _)| t)
 }
 
-/// The Lanczos iteration; also returns the stored basis (empty without full
-/// reorthogonalization) for tests.
+/// The basis a run keeps for reorthogonalization.
+#[derive(Debug)]
+enum Store {
+    None,
+    F64(Basis<f64>),
+    F32(Basis<f32>),
+}
+
+impl Store {
+    /// The store of a run of `steps` steps on dimension `dim`, allocated once.
+    fn new(kept: BasisKept, dim: usize, steps: usize) -> Self {
+        let (precision, rows) = match kept {
+            BasisKept::None => return Store::None,
+            BasisKept::Full(p) => (p, steps),
+            BasisKept::First(p, rows) => (p, rows),
+        };
+        match precision {
+            BasisPrecision::F64 => Store::F64(Basis::with_capacity(dim, rows)),
+            BasisPrecision::F32 => Store::F32(Basis::with_capacity(dim, rows)),
+        }
+    }
+
+    /// Stores `q` (while there is room), then orthogonalizes `w` against
+    /// every stored vector.
+    fn push_and_orthogonalize(&mut self, q: &[f64], w: &mut [f64], scratch: &mut Vec<f64>) {
+        match self {
+            Store::None => {}
+            Store::F64(b) => {
+                b.push(q);
+                b.orthogonalize(w, scratch);
+            }
+            Store::F32(b) => {
+                b.push(q);
+                b.orthogonalize(w, scratch);
+            }
+        }
+    }
+
+    /// Bytes the store has allocated.
+    #[cfg(test)]
+    fn allocated_bytes(&self) -> usize {
+        match self {
+            Store::None => 0,
+            Store::F64(b) => b.allocated_bytes(),
+            Store::F32(b) => b.allocated_bytes(),
+        }
+    }
+}
+
+/// The Lanczos iteration; also returns the basis store for tests.
 fn run<O: SymmetricOperator>(
     op: &mut O,
     start: &[f64],
     opts: &Options,
     mut progress: impl FnMut(usize),
-) -> Result<(Tridiagonal, Basis), LanczosError<O::Error>> {
+) -> Result<(Tridiagonal, Store), LanczosError<O::Error>> {
     let n = op.dim();
     if start.len() != n {
         return Err(LanczosError::BadStart(format!("length {} but operator dimension {n}", start.len())));
@@ -164,10 +312,19 @@ fn run<O: SymmetricOperator>(
     if s == 0.0 {
         return Err(LanczosError::BadStart("is zero".into()));
     }
+    let chosen;
+    let opts = match opts.basis_budget_gib {
+        Some(budget) => {
+            chosen = within_budget(opts, n, budget);
+            &chosen
+        }
+        None => opts,
+    };
+    let kept = opts.basis_kept(n);
     let m = opts.steps.min(n).max(1);
     let mut q: Vec<f64> = start.iter().map(|x| x / s).collect();
     let mut q_prev: Vec<f64> = vec![0.0; n];
-    let mut basis = Basis::with_capacity(n, if opts.reorth == Reorth::Full { m } else { 0 });
+    let mut basis = Store::new(kept, n, m);
     let mut scratch = Vec::new();
     // A pool that cannot be built changes nothing but speed: fall back to the current one.
     let pool = (opts.threads > 0).then(|| rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().ok());
@@ -190,12 +347,9 @@ fn run<O: SymmetricOperator>(
             axpy(-beta[j - 1], &q_prev, &mut w);
         }
         alpha.push(a);
-        if opts.reorth == Reorth::Full {
-            basis.push(&q);
-            match &pool {
-                Some(pool) => pool.install(|| basis.orthogonalize(&mut w, &mut scratch)),
-                None => basis.orthogonalize(&mut w, &mut scratch),
-            }
+        match &pool {
+            Some(pool) => pool.install(|| basis.push_and_orthogonalize(&q, &mut w, &mut scratch)),
+            None => basis.push_and_orthogonalize(&q, &mut w, &mut scratch),
         }
         progress(j + 1);
         if j + 1 == m {
@@ -212,7 +366,7 @@ fn run<O: SymmetricOperator>(
             *qi = wi / b;
         }
     }
-    Ok((Tridiagonal { alpha, beta, breakdown }, basis))
+    Ok((Tridiagonal { alpha, beta, breakdown, basis: kept }, basis))
 }
 
 #[cfg(test)]
@@ -229,7 +383,8 @@ mod tests {
         let mut op = Diagonal(d);
         let v = Probe::Gaussian.vector(n, &mut SplitMix::new(3));
         let m = 80;
-        let (t, basis) = run(&mut op, &v, &Options { steps: m, ..Options::default() }, |_| {}).unwrap();
+        let (t, store) = run(&mut op, &v, &Options { steps: m, ..Options::default() }, |_| {}).unwrap();
+        let Store::F64(basis) = store else { panic!("the default stores an f64 basis") };
         assert_eq!((t.alpha.len(), basis.rows()), (m, m));
         let mut worst: f64 = 0.0;
         for i in 0..m {
@@ -239,5 +394,33 @@ mod tests {
             }
         }
         assert!(worst < 1e-13, "max |Q Q^T - I| = {worst:e}");
+    }
+
+    #[test]
+    fn the_basis_a_run_allocates_stays_within_its_budget() {
+        let (n, m) = (3 * kernels::CHUNK + 11, 60);
+        let mut op = Diagonal((0..n).map(|i| (i % 89) as f64 + if i < 3 { 500.0 } else { 0.0 }).collect());
+        let v = Probe::Gaussian.vector(n, &mut SplitMix::new(5));
+        let full_bytes = (m * n * 8) as f64;
+        for (fraction, kept, bytes) in [
+            (1.0, BasisKept::Full(BasisPrecision::F64), m * n * 8),
+            (0.999, BasisKept::Full(BasisPrecision::F32), m * n * 4),
+            (0.5, BasisKept::Full(BasisPrecision::F32), m * n * 4),
+            // A tenth of the f64 basis: 0.1 x 60 x 2 = 12 f32 vectors.
+            (0.1, BasisKept::First(BasisPrecision::F32, 12), 12 * n * 4),
+            (0.5 / 60.0, BasisKept::First(BasisPrecision::F32, 1), n * 4),
+            (0.4 / 60.0, BasisKept::None, 0),
+            (0.0, BasisKept::None, 0),
+        ] {
+            let budget = fraction * full_bytes / GIB;
+            let opts = Options { steps: m, basis_budget_gib: Some(budget), ..Options::default() };
+            let (t, store) = run(&mut op, &v, &opts, |_| {}).unwrap();
+            assert_eq!((t.basis, t.alpha.len()), (kept, m), "budget {fraction} x the f64 basis");
+            assert_eq!(store.allocated_bytes(), bytes, "budget {fraction} x the f64 basis");
+            assert!(store.allocated_bytes() as f64 <= budget * GIB);
+        }
+        // Without a budget the options are followed as given.
+        let (t, store) = run(&mut op, &v, &Options { steps: m, ..Options::default() }, |_| {}).unwrap();
+        assert_eq!((t.basis, store.allocated_bytes()), (BasisKept::Full(BasisPrecision::F64), m * n * 8));
     }
 }

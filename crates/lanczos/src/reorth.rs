@@ -22,29 +22,43 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::{dot_chunk, norm, CHUNK};
+use crate::kernels::{dot_chunk, norm, Entry, CHUNK};
 
 /// Vectors shorter than this are handled on the calling thread: a pass is
 /// too small to pay for waking the pool (results are the same either way).
 const PARALLEL_MIN_DIM: usize = 8 * CHUNK;
 
-/// The stored Lanczos vectors, one row of length `dim` per vector.
+/// The stored Lanczos vectors, one row of length `dim` per vector, entries
+/// of type `T` (f64, or f32 for half the memory; arithmetic is in f64).
 #[derive(Debug, Clone)]
-pub(crate) struct Basis {
+pub(crate) struct Basis<T> {
     dim: usize,
     rows: usize,
-    data: Vec<f64>,
+    /// Most rows kept: `push` beyond it is ignored.
+    capacity: usize,
+    data: Vec<T>,
 }
 
-impl Basis {
+impl<T: Entry> Basis<T> {
+    /// Room for `rows` rows, allocated once: the store never grows past it.
     pub(crate) fn with_capacity(dim: usize, rows: usize) -> Self {
-        Basis { dim, rows: 0, data: Vec::with_capacity(dim * rows) }
+        Basis { dim, rows: 0, capacity: rows, data: Vec::with_capacity(dim * rows) }
     }
 
+    /// Stores `v` (rounded to `T`) while there is room; a full store keeps
+    /// its first rows.
     pub(crate) fn push(&mut self, v: &[f64]) {
         debug_assert_eq!(v.len(), self.dim);
-        self.data.extend_from_slice(v);
-        self.rows += 1;
+        if self.rows < self.capacity {
+            self.data.extend(v.iter().map(|x| T::from_f64(*x)));
+            self.rows += 1;
+        }
+    }
+
+    /// Bytes the store has allocated (its capacity, not only the rows used).
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.data.capacity() * std::mem::size_of::<T>()
     }
 
     #[cfg(test)]
@@ -53,12 +67,12 @@ impl Basis {
     }
 
     #[cfg(test)]
-    pub(crate) fn row(&self, k: usize) -> &[f64] {
+    pub(crate) fn row(&self, k: usize) -> &[T] {
         &self.data[k * self.dim..(k + 1) * self.dim]
     }
 
     /// Entries `start..start + len` of row `k`.
-    fn row_chunk(&self, k: usize, start: usize, len: usize) -> &[f64] {
+    fn row_chunk(&self, k: usize, start: usize, len: usize) -> &[T] {
         &self.data[k * self.dim + start..k * self.dim + start + len]
     }
 
@@ -96,7 +110,7 @@ impl Basis {
             self.for_each_chunk(parallel, w, partials, |start, wc, part| {
                 let len = wc.len();
                 for (wi, qi) in wc.iter_mut().zip(self.row_chunk(t - 1, start, len)) {
-                    *wi -= c * qi;
+                    *wi -= c * qi.to_f64();
                 }
                 if !last {
                     *part = dot_chunk(self.row_chunk(t, start, len), wc);
@@ -133,7 +147,7 @@ mod tests {
     /// An orthonormal basis of `rows` vectors built with `orthogonalize`
     /// itself from Gaussian vectors, each made nearly parallel to the
     /// previous one (the hard case for Gram-Schmidt).
-    fn nearly_dependent_basis(dim: usize, rows: usize, seed: u64) -> Basis {
+    fn nearly_dependent_basis(dim: usize, rows: usize, seed: u64) -> Basis<f64> {
         let mut rng = SplitMix::new(seed);
         let mut basis = Basis::with_capacity(dim, rows);
         let mut scratch = Vec::new();
@@ -170,7 +184,7 @@ mod tests {
     fn orthogonalize_removes_exactly_the_span_of_an_axis_basis() {
         // Rows e_0, e_5, e_CHUNK+1: the projection is known entry by entry.
         let dim = 2 * CHUNK + 3;
-        let mut basis = Basis::with_capacity(dim, 3);
+        let mut basis = Basis::<f64>::with_capacity(dim, 3);
         for k in [0, 5, CHUNK + 1] {
             let mut e = vec![0.0; dim];
             e[k] = 1.0;

@@ -78,6 +78,9 @@ pub struct Tridiag {
     /// `full` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorth: Option<String>,
+    /// The basis kept for reorthogonalization: `f64`, `f32` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
 
 impl Tridiag {

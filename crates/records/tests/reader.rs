@@ -1,6 +1,6 @@
 //! The JSON-lines reader reports where a bad record is, by source, line and field.
 
-use records::{open_inputs, Error, Tridiag};
+use records::{open_inputs, Error, Record, Tridiag};
 use std::io::Write;
 
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
@@ -85,10 +85,27 @@ fn tridiag_validation_catches_length_mismatch() {
         steps_done: None,
         breakdown: false,
         reorth: None,
+        basis: None,
     };
     let (field, msg) = t.validate().unwrap_err();
     assert_eq!(field, "beta");
     assert!(msg.contains("has 0 entries but alpha has 2"));
+}
+
+#[test]
+fn tridiag_basis_is_written_only_when_known() {
+    // A record without `basis` (older tools, other generators) reads back
+    // with None and writes the same bytes; one with it keeps it.
+    let old = r#"{"type":"tridiag","model":"m","block":"b","dim":3,"probe":0,"seed":7,"alpha":[1.0,2.0],"beta":[0.5],"steps_done":2,"breakdown":false,"reorth":"full"}"#;
+    let rec: Record = serde_json::from_str(old).unwrap();
+    let Record::Tridiag(t) = &rec else { panic!("a tridiag record") };
+    assert_eq!(t.basis, None);
+    assert_eq!(serde_json::to_string(&rec).unwrap(), old);
+    let new = old.replace(r#""reorth":"full""#, r#""reorth":"full","basis":"f32""#);
+    let rec: Record = serde_json::from_str(&new).unwrap();
+    let Record::Tridiag(t) = &rec else { panic!("a tridiag record") };
+    assert_eq!(t.basis.as_deref(), Some("f32"));
+    assert_eq!(serde_json::to_string(&rec).unwrap(), new);
 }
 
 #[test]
