@@ -98,7 +98,7 @@ def run_contender(name, w, blocks, steps, probes, threads, dtype, timeout):
         hvps = sum(min(steps, d) * probes for d in w["dims"](blocks))
         rec.update(startup_s=w["startup_s"], work_s=wall - w["startup_s"], hvps=hvps)
     else:
-        cmd = [PY, CONTENDER, name, "--model", w["model"], "--weights", w["weights"], "--batch", w["batch"]]
+        cmd = [PY, CONTENDER, name, "--model", w["model"], "--weights", w["weights"], "--batch", w["batch64" if dtype == "f64" else "batch"]]
         cmd += ["--blocks", ",".join(blocks), "--steps", str(steps), "--probes", str(probes)]
         cmd += ["--threads", str(threads), "--dtype", dtype, "--t0", repr(time.time())]
         text, wall, rss, code = measured(cmd, timeout)
@@ -117,6 +117,10 @@ def prepare(model, data_args, out, threads):
     }
     base = [HVP_DUMP, "--model", model, "--threads", str(threads)] + data_args
     subprocess.run(base + ["--save-weights", w["weights"], "--save-batch", w["batch"], "--list-blocks"], check=True,
+                   stdout=subprocess.DEVNULL)
+    # The f64 network reads its batch standardized in f64: save that one too, for f64 twins.
+    w["batch64"] = os.path.join(out, f"{model}.batch-f64.safetensors")
+    subprocess.run(base + ["--dtype", "f64", "--save-batch", w["batch64"], "--list-blocks"], check=True,
                    stdout=subprocess.DEVNULL)
     listing = subprocess.run(base + ["--list-blocks"], check=True, capture_output=True, text=True).stdout
     dims = {l.split("\t")[0]: int(l.split("\t")[2]) for l in listing.splitlines()}
