@@ -64,8 +64,9 @@ demo-synthetic: build
 	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
 	  | jq -c 'select(.type == "heterogeneity")'
 
-bench: build
-	scripts/bench
+# Speed and accuracy against the peers (installs them into .venv, bench only).
+bench: setup
+	scripts/bench/bench
 
 figures: fig1 fig4 table1 table3 fig6 fig8 table2 fig-demo
 

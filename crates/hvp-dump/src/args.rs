@@ -194,6 +194,13 @@ pub struct Args {
     #[arg(long)]
     pub save_weights: Option<PathBuf>,
 
+    /// Write the Hessian batch used (whole, before --micro-batch) to a
+    /// safetensors file: tensors `input` (features, images or token ids)
+    /// and `target`, on the CPU, so that another program can take the
+    /// Hessian on the same examples.
+    #[arg(long, value_name = "FILE")]
+    pub save_batch: Option<PathBuf>,
+
     /// The `model` field of the records (default: the model's name).
     #[arg(long)]
     pub label: Option<String>,

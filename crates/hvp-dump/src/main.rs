@@ -78,6 +78,9 @@ fn run(args: &Args) -> Result<()> {
     if let Some(p) = &args.save_weights {
         nets::checkpoint::save(&model.vs, p).map_err(from_nets)?;
     }
+    if let Some(p) = &args.save_batch {
+        nets::data::saved::save(&loaded.batch, p).map_err(from_nets)?;
+    }
 
     let candidates = units(&model.vs, args.split_qkv);
     let (patterns, grouping) = match (args.blocks.is_empty(), args.merge) {

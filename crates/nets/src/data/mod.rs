@@ -18,11 +18,13 @@
 //! * [`sources`]: the installed data sets and a user's image files;
 //! * [`tokenize`]: characters and GPT-2 BPE;
 //! * [`masking`]: BERT's masked-LM batches;
-//! * [`synthetic`]: shape-only data.
+//! * [`synthetic`]: shape-only data;
+//! * [`saved`]: a batch written for another program (safetensors `input`, `target`).
 
 pub mod batch;
 pub mod formats;
 pub mod masking;
+pub mod saved;
 pub mod sources;
 pub mod spec;
 pub mod synthetic;

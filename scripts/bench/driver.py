@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""`make bench`: hvp-dump against the Python way of computing blockwise
+Hessian spectra, measured in one run on the same weights, batch, threads,
+steps and probes (hvp-dump --save-weights / --save-batch, loaded by the
+PyTorch twins in twins.py). Each contender runs in its own process, the
+runs interleaved (A B C ... A B C ...); the process is measured from outside
+(wall time, peak RSS from wait4), the contender reports its start-up, work,
+HVP count and Ritz values. Writes JSON lines to OUT/bench.jsonl and the
+tables of docs/performance.md.
+
+    driver.py [--quick] [--runs 3] [--out out/bench] [--doc docs/performance.md]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HVP_DUMP = os.path.join(ROOT, "target/release/hvp-dump")
+PY = os.path.join(ROOT, ".venv/bin/python")
+CONTENDER = os.path.join(ROOT, "scripts/bench/contender.py")
+PEERS = ["careful", "pyhessian", "curvlinops", "authors"]
+LABEL = {
+    "hvp-dump": "hvp-dump",
+    "careful": "careful PyTorch loop",
+    "pyhessian": "PyHessian 0.1 (torch.eig shim)",
+    "curvlinops": "curvlinops 3.0.1",
+    "authors": "the authors' method",
+}
+MLP_BLOCKS = [f"fc{i}.{k}" for i in range(1, 5) for k in ("weight", "bias")]
+ACCURACY_BLOCKS = ["fc4.weight", "fc4.bias", "fc3.bias", "fc2.bias", "fc1.bias"]
+
+
+def measured(cmd, timeout):
+    """Run cmd; (stdout, wall s, peak RSS MiB, exit status or 'timeout')."""
+    start = time.time()
+    with open(os.devnull, "wb") as null, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=null) as p:
+        chunks = []
+        os.set_blocking(p.stdout.fileno(), False)
+        while True:
+            data = p.stdout.read()
+            if data:
+                chunks.append(data)
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() - start > timeout:
+                p.send_signal(signal.SIGKILL)
+                _, status, ru = os.wait4(p.pid, 0)
+                status = "timeout"
+                break
+            time.sleep(0.02)
+        wall = time.time() - start
+        os.set_blocking(p.stdout.fileno(), True)
+        rest = p.stdout.read()
+        chunks.append(rest or b"")
+        p.returncode = 0  # reaped above
+    code = status if status == "timeout" else os.waitstatus_to_exitcode(status)
+    return b"".join(chunks).decode(), wall, ru.ru_maxrss / 1024.0, code
+
+
+def hvp_dump_args(w, blocks, steps, probes, threads, dtype="f32"):
+    a = [HVP_DUMP, "--model", w["model"], "--checkpoint", w["weights"], "--threads", str(threads), "--dtype", dtype]
+    a += w["data_args"] + ["--steps", str(steps), "--probes", str(probes)]
+    for b in blocks:
+        a += ["--block", b]
+    return a
+
+
+def ritz_of_tridiags(text):
+    """Per block: Ritz extremes per probe and trace estimates, from tridiag records."""
+    out = {}
+    for line in text.splitlines():
+        r = json.loads(line)
+        if r.get("type") != "tridiag":
+            continue
+        a, b = np.array(r["alpha"]), np.array(r["beta"][: len(r["alpha"]) - 1])
+        vals, vecs = np.linalg.eigh(np.diag(a) + np.diag(b, 1) + np.diag(b, -1))
+        e = out.setdefault(r["block"], {"dim": r["dim"], "ritz_min_each": [], "ritz_max_each": [], "traces": []})
+        e["ritz_min_each"].append(float(vals.min()))
+        e["ritz_max_each"].append(float(vals.max()))
+        e["traces"].append(float(r["dim"] * np.dot(vecs[0] ** 2, vals)))
+    return out
+
+
+def run_contender(name, w, blocks, steps, probes, threads, dtype, timeout):
+    if name == "hvp-dump":
+        text, wall, rss, code = measured(hvp_dump_args(w, blocks, steps, probes, threads, dtype), timeout)
+        rec = {"blocks": ritz_of_tridiags(text) if code == 0 else {}}
+        hvps = sum(min(steps, d) * probes for d in w["dims"](blocks))
+        rec.update(startup_s=w["startup_s"], work_s=wall - w["startup_s"], hvps=hvps)
+    else:
+        cmd = [PY, CONTENDER, name, "--model", w["model"], "--weights", w["weights"], "--batch", w["batch64" if dtype == "f64" else "batch"]]
+        cmd += ["--blocks", ",".join(blocks), "--steps", str(steps), "--probes", str(probes)]
+        cmd += ["--threads", str(threads), "--dtype", dtype, "--t0", repr(time.time())]
+        text, wall, rss, code = measured(cmd, timeout)
+        rec = json.loads(text.strip().splitlines()[-1]) if code == 0 else {}
+    rec.update(type="bench_run", contender=name, wall_s=wall, peak_rss_mib=rss, exit=code, load1=os.getloadavg()[0])
+    return rec
+
+
+def prepare(model, data_args, out, threads):
+    """Weights and batch from hvp-dump; its start-up time (model, data, libtorch)."""
+    w = {
+        "model": model,
+        "data_args": data_args,
+        "weights": os.path.join(out, f"{model}.weights.safetensors"),
+        "batch": os.path.join(out, f"{model}.batch.safetensors"),
+    }
+    base = [HVP_DUMP, "--model", model, "--threads", str(threads)] + data_args
+    subprocess.run(base + ["--save-weights", w["weights"], "--save-batch", w["batch"], "--list-blocks"], check=True,
+                   stdout=subprocess.DEVNULL)
+    # The f64 network reads its batch standardized in f64: save that one too, for f64 twins.
+    w["batch64"] = os.path.join(out, f"{model}.batch-f64.safetensors")
+    subprocess.run(base + ["--dtype", "f64", "--save-batch", w["batch64"], "--list-blocks"], check=True,
+                   stdout=subprocess.DEVNULL)
+    listing = subprocess.run(base + ["--list-blocks"], check=True, capture_output=True, text=True).stdout
+    dims = {l.split("\t")[0]: int(l.split("\t")[2]) for l in listing.splitlines()}
+    w["all_blocks"] = list(dims)
+    w["dims"] = lambda bs: [dims[b] for b in bs]
+    # Start-up: the same process up to its first HVP (libtorch, data, model, weights).
+    starts = [measured(base + ["--checkpoint", w["weights"], "--list-blocks"], 120)[1] for _ in range(3)]
+    w["startup_s"] = statistics.median(starts)
+    return w
+
+
+def dense_reference(w, blocks, threads):
+    """Exact f64 eigenvalues of each block's Hessian (hvp-dump --exact --dtype f64, numpy eigvalsh)."""
+    text = subprocess.run(hvp_dump_args(w, blocks, 1, 1, threads, "f64") + ["--exact"], check=True,
+                          capture_output=True, text=True).stdout
+    rows = {}
+    for line in text.splitlines():
+        r = json.loads(line)
+        if r.get("type") == "hessian":
+            rows.setdefault(r["block"], {})[r["row"]] = r["values"]
+    out = {}
+    for b, rs in rows.items():
+        h = np.array([rs[i] for i in range(len(rs))])
+        ev = np.linalg.eigvalsh(0.5 * (h + h.T))
+        out[b] = {"min": float(ev[0]), "max": float(ev[-1]), "trace": float(np.trace(h)), "scale": float(abs(ev).max())}
+    return out
+
+
+def med(rs, key):
+    v = [r[key] for r in rs if r.get("exit") == 0 and key in r]
+    return statistics.median(v) if v else float("nan")
+
+
+def summarize(runs):
+    ok = [r for r in runs if r.get("exit") == 0]
+    s = {k: med(runs, k) for k in ("wall_s", "startup_s", "work_s", "peak_rss_mib", "hvps", "hvp_only_s", "grad_s")}
+    s["runs"], s["failed"] = len(ok), [str(r.get("exit")) for r in runs if r.get("exit") != 0]
+    s["load1"] = [round(r["load1"], 2) for r in runs]
+    return s
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="1 run, 20 steps, 1 probe")
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--out", default=os.path.join(ROOT, "out/bench"))
+    ap.add_argument("--doc", default=os.path.join(ROOT, "docs/performance.md"))
+    ap.add_argument("--criterion", default=None, help="JSON lines of the Criterion medians")
+    args = ap.parse_args()
+    runs = args.runs or (1 if args.quick else 3)
+    steps, probes = (20, 1) if args.quick else (100, 2)
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, "bench.jsonl"), "w")
+
+    def emit(r):
+        log.write(json.dumps(r) + "\n")
+        log.flush()
+
+    def say(msg):
+        print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    machine = {"type": "bench_machine", "commit": commit, "cpu": cpu, "cores": os.cpu_count(),
+               "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+               "threads": args.threads, "steps": steps, "probes": probes, "runs": runs, "quick": args.quick,
+               "date": datetime.datetime.now().isoformat(timespec="minutes"), "python": platform.python_version(),
+               "load_before": os.getloadavg()}
+    emit(machine)
+
+    say("saving weights and batches with hvp-dump")
+    mlp = prepare("mlp", ["--batch-size", "1024"], args.out, args.threads)
+    gpt = prepare("gpt2-small", [], args.out, args.threads)
+    workloads = [
+        ("mlp fc1.weight", mlp, ["fc1.weight"], ["hvp-dump"] + PEERS),
+        ("mlp all 8 blocks", mlp, MLP_BLOCKS, ["hvp-dump"] + PEERS),
+        ("gpt2-small all blocks", gpt, gpt["all_blocks"], ["hvp-dump"] + PEERS),
+    ]
+    results = {}
+    for r in range(runs):
+        for wname, w, blocks, contenders in workloads:
+            for c in contenders:
+                say(f"run {r + 1}/{runs}: {wname}: {c}")
+                rec = run_contender(c, w, blocks, steps, probes, args.threads, "f32", args.timeout)
+                rec.update(workload=wname, run=r + 1)
+                emit(rec)
+                results.setdefault((wname, c), []).append(rec)
+
+    say("accuracy: dense f64 eigendecomposition of the small MLP blocks")
+    ref = dense_reference(mlp, ACCURACY_BLOCKS, args.threads)
+    emit({"type": "bench_reference", "blocks": ref})
+    accuracy = {}
+    for dtype in ("f64", "f32"):
+        for c in ["hvp-dump"] + PEERS:
+            say(f"accuracy {dtype}: {c}")
+            rec = run_contender(c, mlp, ACCURACY_BLOCKS, 100, probes, args.threads, dtype, args.timeout)
+            errs = {}
+            for b, e in rec.get("blocks", {}).items():
+                rf = ref[b]
+                ext = max(max(abs(x - rf["min"]) for x in e["ritz_min_each"]),
+                          max(abs(x - rf["max"]) for x in e["ritz_max_each"])) / rf["scale"]
+                t = np.array(e["traces"])
+                spread = t.std(ddof=1) if len(t) > 1 else float("nan")
+                errs[b] = {"extreme_rel_err": ext, "trace_mean": float(t.mean()), "trace_sd": float(spread),
+                           "trace_exact": rf["trace"]}
+            accuracy[(dtype, c)] = errs
+            emit({"type": "bench_accuracy", "dtype": dtype, "contender": c, "exit": rec.get("exit"), "blocks": errs})
+
+    say("HVP time / gradient time, hvp-dump's own (nets example hvp_cost)")
+    costs = {}
+    for w in (mlp, gpt):
+        out = subprocess.run([os.path.join(ROOT, "target/release/examples/hvp_cost"), w["model"], w["weights"],
+                              w["batch"], "20", str(args.threads)], check=True, capture_output=True, text=True).stdout
+        costs[w["model"]] = json.loads(out)
+        emit(costs[w["model"]])
+
+    crit = []
+    if args.criterion and os.path.exists(args.criterion):
+        crit = [json.loads(l) for l in open(args.criterion) if l.strip()]
+    summary = {k: summarize(v) for k, v in results.items()}
+    for (wname, c), s in summary.items():
+        emit({"type": "bench_summary", "workload": wname, "contender": c, **s})
+    machine["load_after"] = os.getloadavg()
+    write_doc(args.doc, machine, workloads, summary, ref, accuracy, costs, crit)
+    say(f"wrote {args.doc} and {os.path.join(args.out, 'bench.jsonl')}")
+
+
+def fmt(x, d=2):
+    return "n/a" if x != x else f"{x:.{d}f}"
+
+
+def write_doc(path, m, workloads, summary, ref, accuracy, costs, crit):
+    L = []
+    add = L.append
+    add("# Performance: hvp-dump against the peers, measured by `make bench`\n")
+    add("<!-- Written by scripts/bench/driver.py (`make bench`); edit scripts/bench/performance-history.md"
+        " or the driver, not this file. -->\n")
+    kind = "a QUICK run (`scripts/bench/bench --quick`: 1 run, 20 Lanczos steps, 1 probe)" if m["quick"] else \
+        f"a full run (`make bench`: medians of {m['runs']} interleaved runs, {m['steps']} Lanczos steps, {m['probes']} probes)"
+    add(f"This is {kind}, commit `{m['commit']}`, {m['date']}, on {m['cpu']} ({m['cores']} cores, "
+        f"{m['mem_gib']} GiB), {m['threads']} threads for every contender, f32 networks. Load average "
+        f"before {m['load_before'][0]:.2f}, after {m['load_after'][0]:.2f} (per run in out/bench/bench.jsonl): "
+        "the machine is shared, read the ratios.\n")
+    add("Every contender takes the Hessian of the same weights on the same batch (`hvp-dump --save-weights "
+        "--save-batch`, loaded by the PyTorch twins of scripts/bench/twins.py). *whole* is the process's wall "
+        "time from outside; *start-up* is the part before the first HVP (hvp-dump: the same command with "
+        "`--list-blocks`; Python: interpreter, imports, loading, and a warm-up gradient, which also keeps "
+        "torch's first-autograd import of sympy out of the work); *work* = whole - start-up; *s/HVP* = work / "
+        "HVPs (Lanczos included); *HVP/grad* = time inside the HVP calls per HVP / one gradient over all "
+        "parameters (Python contenders; hvp-dump's below); peak RSS from wait4.\n")
+    for wname, w, blocks, contenders in workloads:
+        base = summary.get((wname, "hvp-dump"), {}).get("wall_s", float("nan"))
+        add(f"\n## {wname} ({len(blocks)} blocks, {m['steps']} steps x {m['probes']} probes)\n")
+        add("| contender | whole s | start-up s | work s | HVPs | ms/HVP | HVP/grad | peak RSS MiB | whole / hvp-dump's |")
+        add("|---|---|---|---|---|---|---|---|---|")
+        for c in contenders:
+            s = summary.get((wname, c))
+            if not s:
+                continue
+            if s["runs"] == 0:
+                add(f"| {LABEL[c]} | failed ({', '.join(s['failed'])}) | | | | | | | |")
+                continue
+            hg = s["hvp_only_s"] / s["hvps"] / s["grad_s"] if c != "hvp-dump" else float("nan")
+            add(f"| {LABEL[c]} | {fmt(s['wall_s'])} | {fmt(s['startup_s'])} | {fmt(s['work_s'])} | {int(s['hvps'])} | "
+                f"{fmt(1000 * s['work_s'] / s['hvps'])} | {fmt(hg)} | {fmt(s['peak_rss_mib'], 0)} | "
+                f"{fmt(s['wall_s'] / base)} |")
+    add("\n## HVP time / gradient time, hvp-dump\n")
+    add("`cargo run --release -p nets --example hvp_cost -- MODEL WEIGHTS BATCH 20 2` on the saved weights and "
+        "batch: one gradient over every parameter against one block HVP with the graph kept (f64 vector in and "
+        "out, as Lanczos calls it), median of 20, mean over every parameter tensor.\n")
+    add("| model | gradient ms | HVP ms (mean over blocks) | HVP / gradient |")
+    add("|---|---|---|---|")
+    for name, c in costs.items():
+        add(f"| {name} | {fmt(1000 * c['grad_s'], 3)} | {fmt(1000 * c['hvp_s'], 3)} | {fmt(c['hvp_over_grad'])} |")
+    add("\n## Accuracy: extreme Ritz values against a dense f64 eigendecomposition\n")
+    add("MLP blocks small enough for `hvp-dump --exact --dtype f64` (numpy `eigvalsh` of the dense block "
+        "Hessian), 100 Lanczos steps (capped at the block size), the same weights and batch. Error: worst over "
+        "probes of |Ritz extreme - eigenvalue extreme| / max |eigenvalue|; trace: the mean SLQ estimate "
+        "against the exact trace, in standard deviations over probes.\n")
+    add("| dtype | contender | " + " | ".join(ACCURACY_BLOCKS) + " |")
+    add("|---|---|" + "---|" * len(ACCURACY_BLOCKS))
+    for (dtype, c), errs in accuracy.items():
+        cells = []
+        for b in ACCURACY_BLOCKS:
+            e = errs.get(b)
+            if not e:
+                cells.append("failed")
+                continue
+            z = abs(e["trace_mean"] - e["trace_exact"]) / e["trace_sd"] if e["trace_sd"] > 0 else float("nan")
+            cells.append(f"{e['extreme_rel_err']:.1e} (trace {fmt(z, 1)} sd)")
+        add(f"| {dtype} | {LABEL[c]} | " + " | ".join(cells) + " |")
+    add("\nBlock sizes and exact extremes: " + ", ".join(
+        f"{b} [{r['min']:.6g}, {r['max']:.6g}]" for b, r in ref.items()) + ".\n")
+    add("\n## Targets of issue 9, checked on this run\n")
+    add(targets(summary, accuracy, costs))
+    if crit:
+        add("\n## Criterion: the libtorch-free core\n")
+        add("`cargo bench -p spectra --bench core -- --quick` (Criterion's quick mode; median):\n")
+        add("| benchmark | median ms |")
+        add("|---|---|")
+        for c in crit:
+            add(f"| {c['name']} | {fmt(c['median_ns'] / 1e6, 3)} |")
+    hist = os.path.join(ROOT, "scripts/bench/performance-history.md")
+    if os.path.exists(hist):
+        add("\n" + open(hist).read())
+    with open(path, "w") as f:
+        f.write("\n".join(L).rstrip() + "\n")
+
+
+def targets(summary, accuracy, costs):
+    def wall(c, w="mlp all 8 blocks"):
+        return summary.get((w, c), {}).get("wall_s", float("nan"))
+
+    def rss(c, w="mlp all 8 blocks"):
+        return summary.get((w, c), {}).get("peak_rss_mib", float("nan"))
+
+    h = wall("hvp-dump")
+    rows = [
+        ("MLP all blocks: hvp-dump / careful PyTorch <= 1.0", h / wall("careful"), lambda v: v <= 1.0),
+        ("MLP all blocks: authors / hvp-dump >= 2", wall("authors") / h, lambda v: v >= 2.0),
+        ("MLP all blocks: curvlinops / hvp-dump >= 3.5", wall("curvlinops") / h, lambda v: v >= 3.5),
+        ("MLP all blocks: peak RSS hvp-dump / careful <= 1.0", rss("hvp-dump") / rss("careful"), lambda v: v <= 1.0),
+        ("gpt2-small: hvp-dump HVP / gradient <= 1.5", costs.get("gpt2-small", {}).get("hvp_over_grad", float("nan")),
+         lambda v: v <= 1.5),
+    ]
+    for dtype, tol in (("f64", 1e-10), ("f32", 1e-6)):
+        errs = accuracy.get((dtype, "hvp-dump"), {})
+        worst = max((e["extreme_rel_err"] for e in errs.values()), default=float("nan"))
+        rows.append((f"extremes in {dtype}, hvp-dump, relative error <= {tol:g}", worst, lambda v, t=tol: v <= t))
+    out = ["| target | measured | met |", "|---|---|---|"]
+    for name, v, ok in rows:
+        out.append(f"| {name} | {v:.3g} | {'yes' if v == v and ok(v) else '**no**'} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
