@@ -18,13 +18,15 @@
 //! * [`sources`]: the installed data sets and a user's image files;
 //! * [`tokenize`]: characters and GPT-2 BPE;
 //! * [`masking`]: BERT's masked-LM batches;
-//! * [`synthetic`]: shape-only data.
+//! * [`synthetic`]: shape-only data;
+//! * [`split`]: training and held-out sets for training.
 
 pub mod batch;
 pub mod formats;
 pub mod masking;
 pub mod sources;
 pub mod spec;
+pub mod split;
 pub mod synthetic;
 pub mod tokenize;
 
@@ -41,6 +43,7 @@ pub use sources::{
     FASHION_MEAN, FASHION_STD, MNIST_MEAN, MNIST_STD,
 };
 pub use spec::{BatchSpec, DataKind, Input};
+pub use split::{load_split, Examples, TrainData};
 pub use tokenize::{bpe_tokens, char_tokens, Tokens, GPT2_VOCAB, GPT2_VOCAB_PADDED};
 
 use crate::error::{Error, Result, Setting, UserFiles};
