@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11
 
 all: build
 
@@ -24,6 +24,10 @@ help:
 	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
 	@echo "  fig8       paper Figure 8: GD vs Adam on the quadratic Cases 1, 3 and 4"
 	@echo "  table2     paper Table 2 and Section 3's claims, checked (theory-check)"
+	@echo "  fig5       paper Figure 5: MLP accuracy after 1 epoch (SGD, Adam) and JS0 against c (nn-train)"
+	@echo "  table3-trained  JS0 at initialization with bootstrap intervals, c = 1..15"
+	@echo "  fig10      paper Figure 10: SGD vs AdamW on the CNNs (nn-train)"
+	@echo "  fig11      paper Figure 11: SGD vs AdamW on the Transformers (nn-train)"
 
 setup:
 	@scripts/setup
@@ -155,3 +159,74 @@ fig-demo: | build
 
 clean-out:
 	rm -rf $(OUT)
+
+# --- Training (nn-train; docs/training.md). One libtorch thread: on a loaded
+# 2-core machine a second one spins and made the MLP 10x slower (measured).
+NN_TRAIN := $(RELEASE)/nn-train --threads 1
+
+# Figure 5: the paper's MLP on MNIST with each layer's output scaled by c,
+# one epoch at batch 128, SGD (momentum 0.9) and Adam each over FIG5_GRID;
+# the accuracy plotted is the best final test accuracy over the grid (the
+# paper's "best test accuracy"); the `best` record's rule (lowest held-out
+# loss) is kept in the data too.
+FIG5_SCALES ?= 1 2 4 6 8 10 12 15
+FIG5_GRID ?= 1e-4,1e-3,1e-2,1e-1
+$(OUT)/fig5.jsonl: | build
+	@mkdir -p $(OUT)
+	for c in $(FIG5_SCALES); do for opt in sgd adam; do \
+	  $(NN_TRAIN) --model mlp --layer-scale $$c --optimizer $$opt --lr-grid $(FIG5_GRID) --epochs 1 --batch-size 128 \
+	    --eval-examples 0 --eval-every 100000 --log-every 100 | jq -c --argjson c $$c '. + {c: $$c}' || exit 1; \
+	done; done > $@.part && mv $@.part $@
+
+$(OUT)/table3-trained.csv: | build
+	@mkdir -p $(OUT)
+	for c in $(FIG5_SCALES); do \
+	  $(RELEASE)/hvp-dump --model mlp --layer-scale $$c $(MLP_BLOCKS) --probes 5 --steps 50 --threads 1 \
+	    | $(RELEASE)/slq-density | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
+	    | jq -r --argjson c $$c 'select(.type=="heterogeneity") | [$$c, .value, .ci90[0], .ci90[1]] | @csv' || exit 1; \
+	done > $@.part && mv $@.part $@
+
+table3-trained: $(OUT)/table3-trained.csv
+	@(echo "c,JS0,ci90_lo,ci90_hi"; cat $<)
+
+fig5: $(OUT)/fig5.jsonl $(OUT)/table3-trained.csv
+	jq -s -r 'map(select(.type=="summary")) | group_by([.optimizer, .c])[] | max_by(.final_heldout_accuracy // -1) | [.c, .optimizer, .lr, .final_heldout_accuracy] | @csv' \
+	  $(OUT)/fig5.jsonl | tr -d '"' > $(OUT)/fig5.csv
+	gnuplot -e "acc='$(OUT)/fig5.csv'; js='$(OUT)/table3-trained.csv'; out='$(OUT)/fig5.png'" scripts/gnuplot/fig5.gp
+	@echo "wrote $(OUT)/fig5.png"
+
+# Figures 10-11: SGD (momentum 0.9) vs AdamW (PyTorch defaults, weight decay
+# 0.01), TRAIN_STEPS updates at batch 32, each at its best rate from its
+# grid (lowest final held-out loss). Every AdamW rate is an SGD rate / 100
+# (the paper's rule for CNNs). Language models clip the gradient norm at 1.
+TRAIN_STEPS ?= 100
+SGD_GRID ?= 1e-3,1e-2,1e-1
+ADAMW_GRID ?= 1e-5,1e-4,1e-3
+CLIP_resnet18-narrow :=
+CLIP_vgg-small :=
+CLIP_vit-small :=
+CLIP_bert-small := --clip 1
+CLIP_gpt2-small := --clip 1
+FIG10_MODELS := resnet18-narrow vgg-small
+FIG11_MODELS := vit-small bert-small gpt2-small
+
+$(OUT)/train-%.jsonl: | build
+	@mkdir -p $(OUT)
+	( $(NN_TRAIN) --model $* --optimizer sgd --lr-grid $(SGD_GRID) --steps $(TRAIN_STEPS) --batch-size 32 \
+	    --eval-every 25 --eval-examples 256 --log-every 25 $(CLIP_$*) && \
+	  $(NN_TRAIN) --model $* --optimizer adamw --lr-grid $(ADAMW_GRID) --steps $(TRAIN_STEPS) --batch-size 32 \
+	    --eval-every 25 --eval-examples 256 --log-every 25 $(CLIP_$*) ) > $@.part && mv $@.part $@
+
+# Rows model,optimizer,lr,step,heldout_loss of each optimizer's best rate.
+$(OUT)/curves-%.csv: $(OUT)/train-%.jsonl
+	jq -s -r '(map(select(.type=="best")) | map({(.optimizer): .lr}) | add) as $$b | .[] | select(.type=="step" and .heldout_loss != null and .lr == $$b[.optimizer]) | [.model, .optimizer, .lr, .step, .heldout_loss] | @csv' $< | tr -d '"' > $@
+
+fig10: $(FIG10_MODELS:%=$(OUT)/curves-%.csv)
+	cat $^ > $(OUT)/fig10.csv
+	gnuplot -e "in='$(OUT)/fig10.csv'; models='$(FIG10_MODELS)'; out='$(OUT)/fig10.png'" scripts/gnuplot/curves.gp
+	@echo "wrote $(OUT)/fig10.png"
+
+fig11: $(FIG11_MODELS:%=$(OUT)/curves-%.csv)
+	cat $^ > $(OUT)/fig11.csv
+	gnuplot -e "in='$(OUT)/fig11.csv'; models='$(FIG11_MODELS)'; out='$(OUT)/fig11.png'" scripts/gnuplot/curves.gp
+	@echo "wrote $(OUT)/fig11.png"

@@ -16,7 +16,9 @@
 //! * [`hvp`]: Hessian-vector products by double backward, restricted to one
 //!   block, as a [`lanczos::SymmetricOperator`];
 //! * [`slq`]: the per-(block, probe) Lanczos runs with their seeds, and shards;
-//! * [`checkpoint`]: safetensors weights in and out, by name.
+//! * [`checkpoint`]: safetensors weights in and out, by name;
+//! * [`train`]: training with libtorch's optimizers, held-out evaluation,
+//!   learning-rate grids.
 //!
 //! Errors are [`Error`], which names no command-line flag: binaries word
 //! their messages from its variants.
@@ -32,6 +34,7 @@ pub mod models;
 pub mod net;
 pub mod params;
 pub mod slq;
+pub mod train;
 pub mod zoo;
 
 pub use device::{device_name, dtype_name, parse_device, parse_dtype, to_vec_f64};

@@ -19,6 +19,9 @@ pub enum Record {
     Distribution(Distribution),
     Tune(Tune),
     Hessian(Hessian),
+    Step(Step),
+    Summary(TrainSummary),
+    Best(Best),
 }
 
 /// First record of every tool's output: enough to repeat the run.
@@ -384,4 +387,69 @@ pub struct Hessian {
     pub dim: u64,
     pub row: u64,
     pub values: Vec<f64>,
+}
+
+/// One logged training step of `nn-train`: the loss of the batch the update
+/// was computed on, and the held-out evaluation where one was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub model: String,
+    pub optimizer: String,
+    /// The run's base learning rate (identifies the run within a grid).
+    pub lr: f64,
+    /// Updates done, counting this one (1 = after the first update).
+    pub step: u64,
+    /// Passes over the training set so far (step x batch / training examples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<f64>,
+    /// The scheduled learning rate this update used.
+    pub lr_now: f64,
+    /// Mean loss of this step's batch, before the update.
+    pub train_loss: f64,
+    /// Global gradient norm of this step's batch, before clipping.
+    pub grad_norm: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_accuracy: Option<f64>,
+}
+
+/// One training run of `nn-train` (one learning rate), at its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub model: String,
+    pub optimizer: String,
+    pub lr: f64,
+    /// Updates done (fewer than asked when the run diverged).
+    pub steps: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<f64>,
+    pub batch_size: u64,
+    pub weight_decay: f64,
+    /// Held-out loss and accuracy after the last update (absent if diverged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_accuracy: Option<f64>,
+    /// Mean training loss over the last logged tenth of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_train_loss: Option<f64>,
+    /// The step whose loss or gradient was NaN or infinite, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged_at: Option<u64>,
+}
+
+/// The learning rate a grid search of `nn-train` chose, and by which rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Best {
+    pub model: String,
+    pub optimizer: String,
+    pub lr: f64,
+    pub rule: String,
+    pub final_heldout_loss: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_accuracy: Option<f64>,
+    /// Rates tried, and how many of them diverged.
+    pub tried: u64,
+    pub diverged: u64,
 }

@@ -100,7 +100,7 @@ pub(crate) fn windows(ids: &[i64], spec: &BatchSpec, rng: &mut SplitMix) -> Resu
 
 /// [N, C, H, W] f64 images to what the network reads: flat features, or
 /// three channels at `size` x `size`.
-fn shape_images(x: Tensor, input: Input) -> Result<Tensor> {
+pub(crate) fn shape_images(x: Tensor, input: Input) -> Result<Tensor> {
     match input {
         Input::Features => Ok(x.flatten(1, -1)),
         Input::Image { size } => {

@@ -20,6 +20,7 @@
 //! * [`masking`]: BERT's masked-LM batches;
 //! * [`synthetic`]: shape-only data;
 //! * [`saved`]: a batch written for another program (safetensors `input`, `target`).
+//! * [`split`]: training and held-out sets for training.
 
 pub mod batch;
 pub mod formats;
@@ -27,6 +28,7 @@ pub mod masking;
 pub mod saved;
 pub mod sources;
 pub mod spec;
+pub mod split;
 pub mod synthetic;
 pub mod tokenize;
 
@@ -43,6 +45,7 @@ pub use sources::{
     FASHION_MEAN, FASHION_STD, MNIST_MEAN, MNIST_STD,
 };
 pub use spec::{BatchSpec, DataKind, Input};
+pub use split::{load_split, Examples, TrainData};
 pub use tokenize::{bpe_tokens, char_tokens, Tokens, GPT2_VOCAB, GPT2_VOCAB_PADDED};
 
 use crate::error::{Error, Result, Setting, UserFiles};

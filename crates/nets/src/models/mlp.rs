@@ -52,9 +52,9 @@ impl Mlp {
     }
 }
 
-impl Net for Mlp {
-    fn loss(&self, batch: &Batch) -> Tensor {
-        let mut h = batch.x.shallow_clone();
+impl Mlp {
+    fn logits(&self, x: &Tensor) -> Tensor {
+        let mut h = x.shallow_clone();
         let n = self.layers.len();
         for (i, l) in self.layers.iter().enumerate() {
             h = l.forward(&h);
@@ -65,6 +65,15 @@ impl Net for Mlp {
                 h = h.relu();
             }
         }
-        cross_entropy(&h, &batch.y)
+        h
+    }
+}
+
+impl Net for Mlp {
+    fn loss(&self, batch: &Batch) -> Tensor {
+        cross_entropy(&self.logits(&batch.x), &batch.y)
+    }
+    fn output(&self, batch: &Batch) -> Option<Tensor> {
+        Some(self.logits(&batch.x))
     }
 }

@@ -1,0 +1,190 @@
+//! nn-train's flags: names, defaults and help text.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use nets::data::DataKind;
+use nets::layers::BnMode;
+use nets::train::{OptimizerKind, ScheduleKind};
+
+pub const TOOL: &str = "nn-train";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = TOOL,
+    version,
+    about = "Train a zoo network with libtorch's SGD, Adam or AdamW: `step`, `summary` and `best` records",
+    long_about = "Builds a model from the zoo (weights from --init-seed), loads its training and held-out \
+data, and trains it with libtorch's own optimizer, one run per learning rate (--lr, or each rate of \
+--lr-grid, every run from the same initial weights and batch order). Writes a `run` record, then per \
+run `step` records (every --log-every updates; with held-out loss and accuracy every --eval-every \
+updates and after the last) and a `summary`; after a grid, a `best` record naming the rate with the \
+lowest final held-out loss (ties to the smaller rate; diverged runs excluded).
+
+Held-out sets: MNIST's and Fashion-MNIST's test sets (t10k); the last 10% of the tokens of \
+Shakespeare or a --data text file; the last 10% of the examples of a user's idx or npy images; a \
+second draw for synthetic data. Batches: each epoch a permutation of the training set drawn from \
+(--seed, epoch), cut into batches, the last partial batch dropped; with --batch-size equal to the \
+training set's size every update sees the whole set in file order. BERT draws fresh sentence pairs \
+and masking every update.
+
+A NaN or infinite loss or gradient ends that run at the update named (its `summary` has \
+`diverged_at`); with one rate that is an error (exit 1), in a grid only when every rate diverged. \
+Same arguments, seed and --threads give byte-identical records and checkpoints on the CPU.
+
+Checkpoints (--save-at F1,F2,... with --save-dir DIR): after round(F x steps) updates, \
+DIR/{label}-{optimizer}-lr{lr}-step{N}.safetensors (lr as Rust prints it: 0.001, 0.1), every \
+parameter and buffer under the zoo's names, loadable as they are by \
+`hvp-dump --model M --checkpoint FILE` (with the same model options).",
+    after_help = "Examples:
+  nn-train --model mlp --optimizer sgd --lr 0.01 --epochs 1 --batch-size 128
+  nn-train --model mlp --layer-scale 4 --optimizer adam --lr-grid 1e-4,1e-3,1e-2,1e-1 --epochs 1
+  nn-train --model gpt2-small --optimizer adamw --lr 1e-3 --schedule cosine --warmup 20 --steps 400 --clip 1
+  nn-train --model resnet18-narrow --optimizer sgd --lr 0.1 --steps 300 --save-at 0,0.25,0.5,1 --save-dir ckpt
+  hvp-dump --model resnet18-narrow --checkpoint ckpt/resnet18-narrow-sgd-lr0.1-step75.safetensors --block all
+  nn-train --model vgg-small --data npy --data-path my-images/ --optimizer adamw --lr 1e-3 --steps 200"
+)]
+pub struct Args {
+    /// Model from the zoo (`hvp-dump --list-models` lists them).
+    #[arg(long)]
+    pub model: String,
+
+    /// sgd (momentum --momentum, PyTorch's rule), adam or adamw (decoupled weight decay).
+    #[arg(long)]
+    pub optimizer: OptimizerKind,
+
+    /// Learning rate of a single run.
+    #[arg(long, conflicts_with = "lr_grid", required_unless_present = "lr_grid")]
+    pub lr: Option<f64>,
+
+    /// Learning rates, comma-separated: one run each, then a `best` record.
+    #[arg(long, value_delimiter = ',', value_name = "LR,LR,...")]
+    pub lr_grid: Option<Vec<f64>>,
+
+    /// SGD's momentum (PyTorch: b <- mu b + g, p <- p - lr b).
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+
+    /// Weight decay (default: PyTorch's, 0.01 for adamw and 0 otherwise;
+    /// decoupled for adamw, added to the gradient for sgd and adam).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+
+    /// Learning-rate schedule: constant or cosine (to 0 at the last update).
+    #[arg(long, default_value = "constant")]
+    pub schedule: ScheduleKind,
+
+    /// Updates of linear warm-up before the schedule.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
+
+    /// Updates per run.
+    #[arg(long, conflicts_with = "epochs", required_unless_present = "epochs")]
+    pub steps: Option<u64>,
+
+    /// Passes over the training set per run (floor(examples / batch) updates
+    /// each; not for BERT, whose batches are drawn afresh).
+    #[arg(long)]
+    pub epochs: Option<f64>,
+
+    /// Examples (sequences for language models) per update.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+
+    /// Clip the gradient's global norm to this before each update.
+    #[arg(long)]
+    pub clip: Option<f64>,
+
+    /// Evaluate on the held-out set every this many updates (and after the
+    /// last). Default: a tenth of the run.
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+
+    /// Held-out examples evaluated (the first ones, in order; 0: all).
+    #[arg(long, default_value_t = 2000)]
+    pub eval_examples: usize,
+
+    /// Write a `step` record every this many updates.
+    #[arg(long, default_value_t = 1)]
+    pub log_every: u64,
+
+    /// Seed of the batch order (and of BERT's batches).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Fractions of training after which to save the weights, e.g. 0,0.25,0.5,1.
+    #[arg(long, value_delimiter = ',', requires = "save_dir")]
+    pub save_at: Vec<f64>,
+
+    /// Directory of the checkpoints (created if missing).
+    #[arg(long)]
+    pub save_dir: Option<PathBuf>,
+
+    /// Network dtype: f32 or f64.
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// CPU threads for libtorch; 0: all cores. The same count gives the same bytes.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+
+    /// Data: mnist, fashion-mnist, shakespeare-char, shakespeare-bpe,
+    /// synthetic, or a user's `idx` (--data-path IMAGES --data-path LABELS),
+    /// `npy` (--data-path DIR) or `text` (--data-path FILE). Default: the model's.
+    #[arg(long)]
+    pub data: Option<DataKind>,
+
+    /// The user's data files for --data idx, npy or text; repeatable.
+    #[arg(long = "data-path", value_name = "PATH")]
+    pub data_paths: Vec<PathBuf>,
+
+    /// Where the data sets are (default: $HESSIAN_BLOCKS_DATA, else data/ of this checkout).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Synthetic data: examples in each of the training and held-out sets.
+    #[arg(long, default_value_t = 512)]
+    pub synthetic_examples: i64,
+
+    /// Seed of synthetic data.
+    #[arg(long, default_value_t = 0)]
+    pub data_seed: u64,
+
+    /// Sequence length (transformers; default: the model's context).
+    #[arg(long)]
+    pub seq_len: Option<i64>,
+
+    /// Vocabulary of --data synthetic for transformers.
+    #[arg(long, default_value_t = 16)]
+    pub vocab: i64,
+
+    /// mlp: hidden widths, comma-separated (default 300,128,64).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<i64>>,
+
+    /// mlp: multiply each layer's output by this.
+    #[arg(long, default_value_t = 1.0)]
+    pub layer_scale: f64,
+
+    /// Transformer layers (tiny-transformer: 1-4; also GPT, ViT, BERT).
+    #[arg(long)]
+    pub layers: Option<i64>,
+
+    /// ResNet BatchNorm statistics: `running` (default; the stored ones,
+    /// never updated here, so BatchNorm is a learned affine map) or `batch`
+    /// (each batch's own, also when evaluating).
+    #[arg(long)]
+    pub bn: Option<BnMode>,
+
+    /// Seed of the weight initialization.
+    #[arg(long, default_value_t = 0)]
+    pub init_seed: u64,
+
+    /// The `model` field of the records and the checkpoints' prefix (default: the model's name).
+    #[arg(long)]
+    pub label: Option<String>,
+}

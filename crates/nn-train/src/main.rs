@@ -1,0 +1,264 @@
+//! nn-train: train a zoo network with libtorch's optimizers, one run per
+//! learning rate, as JSON-lines records. Thin: arguments -> `nets::train`
+//! -> records and checkpoints.
+
+mod args;
+mod messages;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Parser;
+use cli::{Error, Result};
+use nets::data::{BatchSpec, Shape, TrainData};
+use nets::train::{self, grid, Event, HeldOut, OptimizerSpec, Schedule, TrainConfig};
+use nets::zoo::{self, ModelOptions};
+use records::{Best, Record, RecordWriter, Run, Step, TrainSummary};
+
+use args::{Args, TOOL};
+use messages::from_nets;
+
+/// What can stop a training run: the library, or writing its records.
+enum Stop {
+    Nets(nets::Error),
+    Tool(Error),
+}
+
+impl From<nets::Error> for Stop {
+    fn from(e: nets::Error) -> Self {
+        Stop::Nets(e)
+    }
+}
+
+impl From<Stop> for Error {
+    fn from(s: Stop) -> Self {
+        match s {
+            Stop::Nets(e) => from_nets(e),
+            Stop::Tool(e) => e,
+        }
+    }
+}
+
+/// Held-out examples evaluated per forward pass.
+const EVAL_BATCH: usize = 500;
+
+fn main() {
+    let args = Args::parse();
+    cli::exit(TOOL, run(&args));
+}
+
+/// Every flag that can be checked alone, before any data is read.
+fn check_flags(args: &Args, rates: &[f64]) -> Result<()> {
+    if rates.is_empty() {
+        return Err(Error::usage("--lr-grid needs at least one rate"));
+    }
+    if let Some(r) = rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+        return Err(Error::usage(format!("learning rates must be positive and finite, got {r}")));
+    }
+    if args.steps == Some(0) {
+        return Err(Error::usage("--steps must be at least 1"));
+    }
+    if args.epochs.is_some_and(|e| !(e.is_finite() && e > 0.0)) {
+        return Err(Error::usage("--epochs must be positive"));
+    }
+    if args.batch_size == 0 {
+        return Err(Error::usage("--batch-size must be at least 1"));
+    }
+    if args.eval_every == Some(0) || args.log_every == 0 {
+        return Err(Error::usage("--eval-every and --log-every must be at least 1"));
+    }
+    if args.clip.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+        return Err(Error::usage("--clip must be positive"));
+    }
+    if !(0.0..1.0).contains(&args.momentum) {
+        return Err(Error::usage(format!("--momentum must be in [0, 1), got {}", args.momentum)));
+    }
+    if args.weight_decay.is_some_and(|w| !(w.is_finite() && w >= 0.0)) {
+        return Err(Error::usage("--weight-decay must be at least 0"));
+    }
+    if let Some(f) = args.save_at.iter().find(|f| !(0.0..=1.0).contains(*f)) {
+        return Err(Error::usage(format!("--save-at fractions must be in [0, 1], got {f}")));
+    }
+    if args.synthetic_examples < 1 {
+        return Err(Error::usage("--synthetic-examples must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Updates per run, from --steps or --epochs.
+fn total_steps(args: &Args, data: &TrainData) -> Result<u64> {
+    let n = data.train.len();
+    if let Some(n) = n.filter(|n| args.batch_size > *n) {
+        return Err(Error::usage(format!(
+            "--batch-size {} exceeds the {n} examples of the training set",
+            args.batch_size
+        )));
+    }
+    match (args.steps, args.epochs, n) {
+        (Some(s), _, _) => Ok(s),
+        (None, Some(e), Some(n)) => Ok(((e * (n / args.batch_size) as f64).round() as u64).max(1)),
+        (None, Some(_), None) => {
+            Err(Error::usage("--epochs does not apply to BERT (batches are drawn afresh): use --steps"))
+        }
+        (None, None, _) => Err(Error::usage("give --steps or --epochs")),
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let rates: Vec<f64> = args.lr_grid.clone().or(args.lr.map(|r| vec![r])).unwrap_or_default();
+    check_flags(args, &rates)?;
+    let entry = zoo::zoo_entry(&args.model).map_err(from_nets)?;
+    let kind = nets::parse_dtype(&args.dtype).map_err(from_nets)?;
+    let device = nets::parse_device(&args.device).map_err(from_nets)?;
+    let opts =
+        ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
+
+    // Data first: the vocabulary sizes the model.
+    let shape_arch = zoo::arch(&args.model, &opts, 784, 2).map_err(from_nets)?;
+    let context = shape_arch.block_size();
+    let seq_len = args.seq_len.or(context).unwrap_or(0);
+    if let Some(c) = context.filter(|c| seq_len > *c) {
+        return Err(Error::usage(format!("--seq-len {seq_len} exceeds the model's context {c}")));
+    }
+    let spec = BatchSpec {
+        kind: args.data.unwrap_or(entry.default_data),
+        dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
+        batch_size: args.synthetic_examples,
+        seq_len,
+        seed: args.data_seed,
+        synthetic_vocab: args.vocab,
+        input: shape_arch.input(),
+        paths: args.data_paths.clone(),
+    };
+    let data = nets::data::load_split(&spec, kind).map_err(from_nets)?;
+    let (input, classes) = match data.shape {
+        Shape::Classes { features, classes } => (features, classes),
+        Shape::Tokens { vocab } => (0, vocab),
+    };
+    let arch = zoo::arch(&args.model, &opts, input, classes).map_err(from_nets)?;
+    let steps = total_steps(args, &data)?;
+    let save_at = train::steps_at(&args.save_at, steps).map_err(from_nets)?;
+    if args.threads > 0 {
+        let threads = i32::try_from(args.threads).map_err(|_| Error::usage("--threads is too large"))?;
+        tch::set_num_threads(threads);
+    }
+    let mut optimizer = OptimizerSpec::defaults(args.optimizer);
+    optimizer.momentum = args.momentum;
+    optimizer.weight_decay = args.weight_decay.unwrap_or(optimizer.weight_decay);
+    let mut cfg = TrainConfig {
+        optimizer,
+        lr: rates[0],
+        schedule: Schedule { kind: args.schedule, warmup: args.warmup },
+        batch_size: args.batch_size,
+        steps,
+        clip: args.clip,
+        eval_every: args.eval_every.unwrap_or((steps / 10).max(1)),
+        log_every: args.log_every,
+        save_at,
+        seed: args.seed,
+    };
+    train::check(&cfg, &data).map_err(from_nets)?;
+    if let Some(dir) = &args.save_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::invalid(format!("cannot create --save-dir {}: {e}", dir.display())))?;
+    }
+    let heldout = HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
+
+    let label = args.label.clone().unwrap_or_else(|| args.model.clone());
+    let opt_name = args.optimizer.name();
+    let mut out = RecordWriter::stdout();
+    let mut run = Run::for_tool(TOOL, Some(args.seed));
+    run.model = Some(label.clone());
+    run.device = Some(nets::device_name(device));
+    run.dtype = Some(nets::dtype_name(kind).to_string());
+    out.write(&Record::Run(run))?;
+
+    let bar = progress_bar(steps * rates.len() as u64);
+    let mut finals = Vec::new();
+    let mut summaries = Vec::new();
+    for &lr in &rates {
+        cfg.lr = lr;
+        bar.set_message(format!("{opt_name} lr {lr}"));
+        let model = nets::models::build(&arch, kind, device, args.init_seed);
+        model.net.check(&data.train.batch(&[0], 0).map_err(from_nets)?).map_err(from_nets)?;
+        let params = nets::params::named_parameters(&model.vs);
+        let outcome = train::train(model.net.as_ref(), &params, &data, &heldout, &cfg, device, |event| match event {
+            Event::Step(s) => {
+                bar.inc(cfg.log_every.min(s.step));
+                out.write(&Record::Step(Step {
+                    model: label.clone(),
+                    optimizer: opt_name.to_string(),
+                    lr,
+                    step: s.step,
+                    epoch: s.epoch,
+                    lr_now: s.lr_now,
+                    train_loss: s.train_loss,
+                    grad_norm: s.grad_norm,
+                    heldout_loss: s.heldout.map(|h| h.loss),
+                    heldout_accuracy: s.heldout.and_then(|h| h.accuracy),
+                }))
+                .map_err(|e| Stop::Tool(e.into()))
+            }
+            Event::Checkpoint { step } => {
+                let dir = args.save_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+                let path = dir.join(format!("{label}-{opt_name}-lr{lr}-step{step}.safetensors"));
+                nets::checkpoint::save(&model.vs, &path).map_err(Stop::Nets)
+            }
+        })
+        .map_err(Error::from)?;
+        let summary = TrainSummary {
+            model: label.clone(),
+            optimizer: opt_name.to_string(),
+            lr,
+            steps: outcome.steps,
+            epochs: outcome.epochs,
+            batch_size: args.batch_size as u64,
+            weight_decay: cfg.optimizer.weight_decay,
+            final_heldout_loss: outcome.heldout.filter(|_| outcome.diverged_at.is_none()).map(|h| h.loss),
+            final_heldout_accuracy: outcome.heldout.filter(|_| outcome.diverged_at.is_none()).and_then(|h| h.accuracy),
+            final_train_loss: outcome.final_train_loss,
+            diverged_at: outcome.diverged_at,
+        };
+        out.write(&Record::Summary(summary.clone()))?;
+        finals.push((lr, summary.final_heldout_loss));
+        summaries.push(summary);
+    }
+    bar.finish_and_clear();
+
+    let diverged = summaries.iter().filter(|s| s.diverged_at.is_some()).count();
+    if args.lr_grid.is_none() {
+        return match summaries[0].diverged_at {
+            Some(step) => Err(Error::numeric(format!(
+                "the loss or gradient is NaN or infinite at update {step} (--lr {})",
+                rates[0]
+            ))),
+            None => Ok(()),
+        };
+    }
+    let Some(win) = grid::best(&finals) else {
+        return Err(Error::numeric(format!("every rate of --lr-grid diverged ({diverged} of {})", rates.len())));
+    };
+    let w = &summaries[win];
+    out.write(&Record::Best(Best {
+        model: label,
+        optimizer: opt_name.to_string(),
+        lr: w.lr,
+        rule: grid::RULE.to_string(),
+        final_heldout_loss: w.final_heldout_loss.unwrap_or(f64::NAN),
+        final_heldout_accuracy: w.final_heldout_accuracy,
+        tried: rates.len() as u64,
+        diverged: diverged as u64,
+    }))?;
+    Ok(())
+}
+
+/// A progress bar over `total` updates on a terminal, else a hidden one.
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} updates, eta {eta} {msg}";
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
+    bar
+}
