@@ -81,6 +81,8 @@ def main():
     ap.add_argument("--target", help="target SHAPE[:int:HIGH] for --save-batch (class indices: :int:CLASSES)")
     ap.add_argument("--save-batch", metavar="FILE", help="write the inputs and --target as safetensors")
     ap.add_argument("--state-dict", metavar="FILE", help="write the module's state_dict as safetensors")
+    ap.add_argument("--forward-takes-target", action="store_true",
+                    help="forward(inputs..., target) returns the loss (hvp-dump --loss module): trace with --target as its last argument")
     ap.add_argument("--script", action="store_true", help="torch.jit.script instead of torch.jit.trace")
     ap.add_argument("--train", action="store_true", help="trace in train mode (default: eval mode)")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="module and float inputs")
@@ -98,6 +100,8 @@ def main():
         raise SystemExit("export-torchscript: tracing needs at least one --input (or use --script)")
     if a.save_batch and (not specs or not a.target):
         raise SystemExit("export-torchscript: --save-batch needs --input and --target")
+    if a.forward_takes_target and not a.target:
+        raise SystemExit("export-torchscript: --forward-takes-target needs --target")
     dtype = getattr(torch, a.dtype)
 
     torch.manual_seed(a.seed)
@@ -109,16 +113,17 @@ def main():
 
     gen = torch.Generator().manual_seed(a.seed)
     inputs = [draw(torch, s, gen, dtype) for s in specs]
+    target = draw(torch, parse_spec(a.target), gen, dtype) if a.target else None
     if a.script:
         ts = torch.jit.script(module)
     else:
-        ts = torch.jit.trace(module, tuple(inputs), check_trace=False, strict=False)
+        args = inputs + [target] if a.forward_takes_target else inputs
+        ts = torch.jit.trace(module, tuple(args), check_trace=False, strict=False)
     ts.save(a.out)
 
     if a.save_batch:
         from safetensors.torch import save_file
 
-        target = draw(torch, parse_spec(a.target), gen, dtype)
         names = ["input"] if len(inputs) == 1 else [f"input.{i}" for i in range(len(inputs))]
         tensors = {n: t.contiguous() for n, t in zip(names, inputs)}
         tensors["target"] = target.contiguous()

@@ -218,19 +218,20 @@ pub struct Args {
     /// --torchscript: the Hessian batch as safetensors, tensors `input` (or
     /// `input.0`, `input.1`, ... for a forward of several arguments, in
     /// order) and `target`, all with the examples along the first dimension.
-    #[arg(long, value_name = "FILE", requires = "torchscript")]
+    #[arg(long, value_name = "FILE")]
     pub inputs: Option<PathBuf>,
 
     /// --torchscript: the loss: `cross-entropy` (forward returns logits
     /// [..., classes]; integer targets of the leading shape, flattened),
     /// `mse` (float targets of the output's shape) or `module` (forward(inputs...,
     /// target) returns the scalar loss).
-    #[arg(long, default_value = "cross-entropy", requires = "torchscript")]
-    pub loss: nets::models::Loss,
+    /// Default: cross-entropy.
+    #[arg(long)]
+    pub loss: Option<nets::models::Loss>,
 
     /// --torchscript with --data instead of --inputs: what forward reads:
     /// `features` (flat [N, F]), `image:S` ([N, 3, S, S], 1-channel images
     /// replicated, resized bilinearly) or `tokens` ([N, --seq-len] ids, next-token targets).
-    #[arg(long, value_name = "WHAT", requires = "torchscript", conflicts_with = "inputs")]
+    #[arg(long, value_name = "WHAT", conflicts_with = "inputs")]
     pub reads: Option<crate::torchscript::Reads>,
 }

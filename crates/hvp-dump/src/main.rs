@@ -47,6 +47,9 @@ fn run(args: &Args) -> Result<()> {
     if let Some(path) = &args.torchscript {
         return torchscript::run(args, path, dtype, device, shard);
     }
+    if args.inputs.is_some() || args.loss.is_some() || args.reads.is_some() {
+        return Err(Error::usage("--inputs, --loss and --reads apply to --torchscript only"));
+    }
     let name = args.model.as_deref().expect("clap requires --model");
     let entry = zoo::zoo_entry(name).map_err(from_nets)?;
     let kind = dtype.unwrap_or(tch::Kind::Float);

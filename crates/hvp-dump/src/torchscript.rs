@@ -7,7 +7,7 @@ use cli::{Error, Result};
 use nets::blocks::units_of;
 use nets::data::{BatchSpec, Input};
 use nets::layers::BnMode;
-use nets::models::TorchScript;
+use nets::models::{Loss, TorchScript};
 use nets::net::Net;
 use nets::slq::Shard;
 use tch::{Device, Kind, Tensor};
@@ -41,7 +41,7 @@ const LOSS_HINT: &str = "--loss picks what the output is: cross-entropy, mse or 
 
 pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard: Option<Shard>) -> Result<()> {
     let train = args.bn == Some(BnMode::Batch);
-    let mut module = TorchScript::load(path, device, dtype, args.loss, train)
+    let mut module = TorchScript::load(path, device, dtype, args.loss.unwrap_or(Loss::CrossEntropy), train)
         .map_err(|e| from_nets(e).with_hint(&format!("--torchscript {}", path.display())))?;
     let Some(blocks) = crate::choose_blocks(args, &units_of(module.named_parameters(), args.split_qkv))? else {
         return Ok(());
