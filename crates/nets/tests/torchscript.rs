@@ -105,6 +105,7 @@ fn torchvision_resnet18_and_our_zoo_resnet18_give_the_same_hvps() {
                 let (ht, ho) = (hvp(&ts, &bt, &batch, &v), hvp(zoo.net.as_ref(), &bo, &batch, &v));
                 assert!(max_abs(&ho) > 1e-8, "{bn:?} {name}: H v is zero, the test would prove nothing");
                 let e = rel_err(&ht, &ho);
+                eprintln!("{bn:?} {name} probe {seed}: relative difference {e:.2e}");
                 assert!(e < 1e-10, "{bn:?} {name}: torchvision and zoo HVPs differ, relative {e:e}");
             }
         }
@@ -159,6 +160,7 @@ fn huggingface_gpt2_hvps_match_finite_differences() {
         let (h, fd) = hessians(&ts, &b, &batch, 1e-4);
         assert!(max_abs(&h) > 1e-6, "{name}: Hessian is zero, the test would prove nothing");
         let e = rel_err(&fd, &h);
+        eprintln!("{name}: finite differences against HVPs, relative {e:.2e}");
         assert!(e < 1e-6, "{name}: HVPs and finite differences differ, relative {e:e}");
     }
 }
