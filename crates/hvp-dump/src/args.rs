@@ -33,11 +33,22 @@ one `hessian` record per row. Each (block, probe) start vector has its own seed 
   hvp-dump --model vit-small --block 'blocks.*.attn.*' | slq-density | block-js
   hvp-dump --model bert-small --data text --data-path corpus.txt --block 'encoder.*'
   hvp-dump --model vgg-small --data idx --data-path images.idx.gz --data-path labels.idx.gz
-  hvp-dump --model resnet18-narrow --data npy --data-path my-images/   (images.npy, labels.npy)"
+  hvp-dump --model resnet18-narrow --data npy --data-path my-images/   (images.npy, labels.npy)
+  hvp-dump --torchscript my-net.pt --inputs batch.safetensors --list-blocks
+  hvp-dump --torchscript my-net.pt --inputs batch.safetensors --loss cross-entropy | slq-density | block-js
+  hvp-dump --torchscript my-net.pt --data mnist --reads image:32 --batch-size 16 --block 'layer1.*'
+
+A TorchScript module (--torchscript; scripts/export-torchscript writes one, docs/torchscript.md \
+has the details): `forward` takes the inputs, one tensor per argument, and returns a tensor (or a \
+tuple whose first element is one): logits [..., classes] for --loss cross-entropy (targets: class \
+indices of the logits' leading shape), a tensor of the targets' shape for --loss mse, or, with \
+--loss module, `forward(inputs..., target)` returns the scalar loss itself. Its parameters that \
+require grad are the blocks, under their own names. It runs in eval mode (--bn batch: train mode), \
+with the TorchScript graph executor's optimizations off."
 )]
 pub struct Args {
     /// Model from the zoo (see --list-models).
-    #[arg(long, required_unless_present = "list_models")]
+    #[arg(long, required_unless_present_any = ["list_models", "torchscript"])]
     pub model: Option<String>,
 
     /// Print the zoo (name, parameters, default data) and exit.
@@ -107,9 +118,10 @@ pub struct Args {
     #[arg(long, default_value_t = 5000)]
     pub exact_max: usize,
 
-    /// Network dtype: f32 or f64 (Lanczos runs in f64 either way).
-    #[arg(long, default_value = "f32")]
-    pub dtype: String,
+    /// Network dtype: f32 or f64 (Lanczos runs in f64 either way). Default:
+    /// f32; with --torchscript, the module's own.
+    #[arg(long)]
+    pub dtype: Option<String>,
 
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
@@ -204,4 +216,31 @@ pub struct Args {
     /// The `model` field of the records (default: the model's name).
     #[arg(long)]
     pub label: Option<String>,
+
+    // --- TorchScript: a user's own module (kept together for merges) ---
+    /// Load a TorchScript module (`torch.jit.save` of a traced or scripted
+    /// module) instead of a zoo model; its parameters that require grad are
+    /// the blocks, under their own names.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "widths", "layer_scale", "layers", "checkpoint", "save_weights", "save_batch"])]
+    pub torchscript: Option<PathBuf>,
+
+    /// --torchscript: the Hessian batch as safetensors, tensors `input` (or
+    /// `input.0`, `input.1`, ... for a forward of several arguments, in
+    /// order) and `target`, all with the examples along the first dimension.
+    #[arg(long, value_name = "FILE")]
+    pub inputs: Option<PathBuf>,
+
+    /// --torchscript: the loss: `cross-entropy` (forward returns logits
+    /// [..., classes]; integer targets of the leading shape, flattened),
+    /// `mse` (float targets of the output's shape) or `module` (forward(inputs...,
+    /// target) returns the scalar loss).
+    /// Default: cross-entropy.
+    #[arg(long)]
+    pub loss: Option<nets::models::Loss>,
+
+    /// --torchscript with --data instead of --inputs: what forward reads:
+    /// `features` (flat [N, F]), `image:S` ([N, 3, S, S], 1-channel images
+    /// replicated, resized bilinearly) or `tokens` ([N, --seq-len] ids, next-token targets).
+    #[arg(long, value_name = "WHAT", conflicts_with = "inputs")]
+    pub reads: Option<crate::torchscript::Reads>,
 }

@@ -4,14 +4,16 @@
 mod args;
 mod list;
 mod messages;
+mod torchscript;
 
 use std::io::IsTerminal;
 
 use clap::Parser;
 use cli::{Error, Result};
 use lanczos::Options;
-use nets::blocks::{select, units, Grouping};
-use nets::data::{BatchSpec, Shape};
+use nets::blocks::{select, units, Block, Grouping};
+use nets::data::{Batch, BatchSpec, Shape};
+use nets::net::Net;
 use nets::slq::{self, Output, Progress, Runs, Shard, Task};
 use nets::zoo::{self, ModelOptions};
 use records::{Hessian, Record, RecordWriter, Run, Tridiag};
@@ -29,9 +31,7 @@ fn run(args: &Args) -> Result<()> {
     if args.list_models {
         return list::list_models(&data_dir);
     }
-    let name = args.model.as_deref().expect("clap requires --model");
-    let entry = zoo::zoo_entry(name).map_err(from_nets)?;
-    let kind = nets::parse_dtype(&args.dtype).map_err(from_nets)?;
+    let dtype = args.dtype.as_deref().map(nets::parse_dtype).transpose().map_err(from_nets)?;
     let device = nets::parse_device(&args.device).map_err(from_nets)?;
     if args.probes == 0 {
         return Err(Error::usage("--probes must be at least 1"));
@@ -44,6 +44,15 @@ fn run(args: &Args) -> Result<()> {
     }
     let shard: Option<Shard> =
         args.shard.as_deref().map(|s| s.parse().map_err(|m| Error::usage(format!("--shard {m}")))).transpose()?;
+    if let Some(path) = &args.torchscript {
+        return torchscript::run(args, path, dtype, device, shard);
+    }
+    if args.inputs.is_some() || args.loss.is_some() || args.reads.is_some() {
+        return Err(Error::usage("--inputs, --loss and --reads apply to --torchscript only"));
+    }
+    let name = args.model.as_deref().expect("clap requires --model");
+    let entry = zoo::zoo_entry(name).map_err(from_nets)?;
+    let kind = dtype.unwrap_or(tch::Kind::Float);
     let opts =
         ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
 
@@ -82,14 +91,24 @@ fn run(args: &Args) -> Result<()> {
         nets::data::saved::save(&loaded.batch, p).map_err(from_nets)?;
     }
 
-    let candidates = units(&model.vs, args.split_qkv);
+    let Some(blocks) = choose_blocks(args, &units(&model.vs, args.split_qkv))? else {
+        return Ok(());
+    };
+    let label = args.label.clone().unwrap_or_else(|| name.to_string());
+    let batch = loaded.batch.to(device);
+    dump(args, model.net.as_ref(), &blocks, &batch, &label, kind, device, shard)
+}
+
+/// The blocks the --block patterns select from `candidates`; with
+/// --list-blocks, prints them and returns None.
+fn choose_blocks(args: &Args, candidates: &[Block]) -> Result<Option<Vec<Block>>> {
     let (patterns, grouping) = match (args.blocks.is_empty(), args.merge) {
         (true, _) => (vec!["*".to_string()], Grouping::EachTensor),
         (false, true) => (args.blocks.clone(), Grouping::PerPattern),
         (false, false) => (args.blocks.clone(), Grouping::EachTensor),
     };
     // The library lists at most 40 candidates; the flag that lists them all is ours to name.
-    let blocks = select(&candidates, &patterns, grouping)
+    let blocks = select(candidates, &patterns, grouping)
         .map_err(|e| from_nets(e).with_hint("--list-blocks prints every block"))?;
     if args.list_blocks {
         let mut text = String::new();
@@ -97,11 +116,24 @@ fn run(args: &Args) -> Result<()> {
             let shape: Vec<String> = b.shape().iter().map(|d| d.to_string()).collect();
             text.push_str(&format!("{}\t[{}]\t{}\n", b.name, shape.join(", "), b.dim()));
         }
-        return Ok(RecordWriter::stdout().write_text(&text)?);
+        RecordWriter::stdout().write_text(&text)?;
+        return Ok(None);
     }
+    Ok(Some(blocks))
+}
 
-    let label = args.label.clone().unwrap_or_else(|| name.to_string());
-    let batch = loaded.batch.to(device);
+/// The runs over `blocks` of `net` on `batch` (on `device`), as records.
+#[allow(clippy::too_many_arguments)]
+fn dump(
+    args: &Args,
+    net: &dyn Net,
+    blocks: &[Block],
+    batch: &Batch,
+    label: &str,
+    kind: tch::Kind,
+    device: tch::Device,
+    shard: Option<Shard>,
+) -> Result<()> {
     if args.micro_batch.is_some_and(|m| m < 1) {
         return Err(Error::usage("--micro-batch must be at least 1"));
     }
@@ -119,7 +151,7 @@ fn run(args: &Args) -> Result<()> {
         ..Options::default()
     };
     // Check every block against its limits before any work.
-    for b in &blocks {
+    for b in blocks {
         let d = b.dim();
         if args.exact && d > args.exact_max {
             return Err(Error::usage(format!(
@@ -133,7 +165,7 @@ fn run(args: &Args) -> Result<()> {
 
     let mut out = RecordWriter::stdout();
     let mut run = Run::for_tool(TOOL, Some(args.seed));
-    run.model = Some(label.clone());
+    run.model = Some(label.to_string());
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
     out.write(&Record::Run(run))?;
@@ -144,23 +176,23 @@ fn run(args: &Args) -> Result<()> {
     };
     let items = slq::items(blocks.len(), &task);
     let items = &items[shard.map_or(0..items.len(), |s| s.range(items.len()))];
-    let bar = progress_bar(slq::products(&blocks, items, &task));
+    let bar = progress_bar(slq::products(blocks, items, &task));
     let progress = |p: Progress| match p {
         Progress::Block(b) => bar.set_message(b.name.clone()),
         Progress::Product => bar.inc(1),
     };
-    for output in Runs::new(model.net.as_ref(), &blocks, &batch, args.micro_batch, &task, items, progress) {
+    for output in Runs::new(net, blocks, batch, args.micro_batch, &task, items, progress) {
         match output.map_err(from_nets)? {
             Output::Hessian { block, values } => {
                 let d = block.dim();
                 for (r, row) in values.chunks(d.max(1)).enumerate() {
                     let (model, block, dim, row, values) =
-                        (label.clone(), block.name.clone(), d as u64, r as u64, row.to_vec());
+                        (label.to_string(), block.name.clone(), d as u64, r as u64, row.to_vec());
                     out.write(&Record::Hessian(Hessian { model, block, dim, row, values }))?;
                 }
             }
             Output::Tridiag { block, probe, seed, tridiagonal: t } => out.write(&Record::Tridiag(Tridiag {
-                model: label.clone(),
+                model: label.to_string(),
                 block: block.name.clone(),
                 dim: block.dim() as u64,
                 probe,

@@ -72,8 +72,14 @@ impl Block {
 /// ([3C, C], rows q|k|v as in nanoGPT) becomes `attn.wq`, `attn.wk`,
 /// `attn.wv`, and its bias `attn.bq`, `attn.bk`, `attn.bv`.
 pub fn units(vs: &tch::nn::VarStore, split_qkv: bool) -> Vec<Block> {
+    units_of(named_parameters(vs), split_qkv)
+}
+
+/// [`units`] of any named parameter tensors (a loaded TorchScript module's),
+/// in the order given.
+pub fn units_of(named: Vec<(String, Tensor)>, split_qkv: bool) -> Vec<Block> {
     let mut out = Vec::new();
-    for (name, t) in named_parameters(vs) {
+    for (name, t) in named {
         let split = split_qkv
             && (name.ends_with("attn.c_attn.weight") || name.ends_with("attn.c_attn.bias"))
             && t.size()[0] % 3 == 0;

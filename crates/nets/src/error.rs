@@ -115,6 +115,21 @@ impl Error {
     }
 }
 
+/// libtorch's message without its C++ backtrace and its "Internal torch
+/// error" prefix: the lines before the stack listing, at most six.
+pub(crate) fn libtorch_message(e: &tch::TchError) -> String {
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| !l.starts_with("Exception raised from") && !l.starts_with("frame #"))
+        .take(6)
+        .collect();
+    let joined = lines.join(" | ");
+    joined.strip_prefix("Internal torch error: ").map(str::to_string).unwrap_or(joined)
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

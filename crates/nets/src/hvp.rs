@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 use crate::blocks::Block;
 use crate::data::Batch;
 use crate::device::to_vec_f64;
-use crate::error::{Error, Result};
+use crate::error::{libtorch_message, Error, Result};
 use crate::net::Net;
 
 /// The Hessian of a network's loss restricted to one block, as a
@@ -36,7 +36,7 @@ pub struct BlockHessian<'a> {
 }
 
 fn tch_err(block: &str, what: &str, e: tch::TchError) -> Error {
-    Error::numeric(format!("block `{block}`: {what}: {e}"))
+    Error::numeric(format!("block `{block}`: {what}: {}", libtorch_message(&e)))
 }
 
 fn all_finite(t: &Tensor) -> bool {
@@ -81,7 +81,7 @@ impl<'a> BlockHessian<'a> {
     /// its graph (create_graph), checked finite.
     fn gradient_graph(&self, k: usize) -> Result<Vec<Tensor>> {
         let name = &self.block.name;
-        let loss = self.net.loss(&self.batches[k].0);
+        let loss = self.net.try_loss(&self.batches[k].0)?;
         if !all_finite(&loss) {
             return Err(Error::numeric(format!("block `{name}`: the loss is NaN or Inf")));
         }
@@ -152,8 +152,13 @@ impl<'a> BlockHessian<'a> {
             Some(gv) if gv.requires_grad() => gv,
             _ => return Ok(None),
         };
-        let hv = Tensor::f_run_backward(&[&gv], &self.tensors, keep, false)
-            .map_err(|e| tch_err(&self.block.name, "Hessian-vector product", e))?;
+        let hv = Tensor::f_run_backward(&[&gv], &self.tensors, keep, false).map_err(|e| {
+            tch_err(
+                &self.block.name,
+                "Hessian-vector product (double backward; an operation without a second derivative?)",
+                e,
+            )
+        })?;
         Ok(Some(hv))
     }
 }

@@ -10,6 +10,11 @@ pub trait Net {
     /// Mean cross-entropy over the batch's examples (tokens for language
     /// models), computed in the network's dtype (no f32 shortcut).
     fn loss(&self, batch: &Batch) -> Tensor;
+    /// The loss, or why the network cannot take one on this batch (a
+    /// loaded module whose forward fails); the zoo's networks cannot fail.
+    fn try_loss(&self, batch: &Batch) -> Result<Tensor> {
+        Ok(self.loss(batch))
+    }
     /// Whether the batch has the shape the network reads (checked once,
     /// before any work, so that bad data is an error and not a crash).
     fn check(&self, _batch: &Batch) -> Result<()> {

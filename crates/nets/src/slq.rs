@@ -175,7 +175,10 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
                 let at = |step: usize| format!("block `{}`, probe {probe}, Lanczos step {step}", block.name);
                 let tridiagonal = lanczos_with_progress(op, &start, options, |_| progress(Progress::Product)).map_err(
                     |e| match e {
-                        LanczosError::Operator { step, error } => Error::numeric(format!("{}: {error}", at(step))),
+                        LanczosError::Operator { step, error: Error::Numeric(m) } => {
+                            Error::numeric(format!("{}: {m}", at(step)))
+                        }
+                        LanczosError::Operator { error, .. } => error,
                         LanczosError::NonFinite { step } => {
                             Error::numeric(format!("{}: Hessian-vector product is NaN or Inf", at(step)))
                         }

@@ -11,6 +11,7 @@ pub mod bert;
 pub mod gpt;
 pub mod mlp;
 pub mod resnet;
+pub mod torchscript;
 pub mod vgg;
 pub mod vit;
 
@@ -21,6 +22,7 @@ pub use bert::{Bert, BertConfig};
 pub use gpt::{Gpt, GptConfig};
 pub use mlp::{Mlp, MlpConfig};
 pub use resnet::{ResNet, ResNetConfig};
+pub use torchscript::{Loss, TorchScript};
 pub use vgg::{Vgg, VggConfig};
 pub use vit::{Vit, VitConfig};
 

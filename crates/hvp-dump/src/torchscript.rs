@@ -1,0 +1,89 @@
+//! `--torchscript`: a user's own module instead of a zoo model, with its
+//! Hessian batch from `--inputs` (safetensors) or from the data flags.
+
+use std::path::Path;
+
+use cli::{Error, Result};
+use nets::blocks::units_of;
+use nets::data::{BatchSpec, Input};
+use nets::layers::BnMode;
+use nets::models::{Loss, TorchScript};
+use nets::net::Net;
+use nets::slq::Shard;
+use tch::{Device, Kind, Tensor};
+
+use crate::args::Args;
+use crate::messages::from_nets;
+
+/// What a module's forward reads from the data flags (`--reads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads(pub Input);
+
+impl std::str::FromStr for Reads {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("unknown `{s}` (expected features, image:SIZE or tokens)");
+        match s {
+            "features" => Ok(Reads(Input::Features)),
+            "tokens" => Ok(Reads(Input::Tokens)),
+            _ => {
+                let size: i64 = s.strip_prefix("image:").ok_or_else(bad)?.parse().map_err(|_| bad())?;
+                if size < 1 {
+                    return Err(format!("image size must be positive, got `{s}`"));
+                }
+                Ok(Reads(Input::Image { size }))
+            }
+        }
+    }
+}
+
+const LOSS_HINT: &str = "--loss picks what the output is: cross-entropy, mse or module";
+
+pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard: Option<Shard>) -> Result<()> {
+    let train = args.bn == Some(BnMode::Batch);
+    let mut module = TorchScript::load(path, device, dtype, args.loss.unwrap_or(Loss::CrossEntropy), train)
+        .map_err(|e| from_nets(e).with_hint(&format!("--torchscript {}", path.display())))?;
+    let Some(blocks) = crate::choose_blocks(args, &units_of(module.named_parameters(), args.split_qkv))? else {
+        return Ok(());
+    };
+    let batch = match (&args.inputs, args.reads) {
+        (Some(file), _) => {
+            let named = Tensor::read_safetensors(file).map_err(|e| {
+                Error::invalid(format!("--inputs {}: not a readable safetensors file: {e}", file.display()))
+            })?;
+            module.batch_from(named, &format!("--inputs {}", file.display())).map_err(from_nets)?
+        }
+        (None, Some(Reads(input))) => {
+            let data = args.data.ok_or_else(|| Error::usage("--reads needs --data (the data set to read)"))?;
+            let seq_len = match (input, args.seq_len) {
+                (Input::Tokens, None) => return Err(Error::usage("--reads tokens needs --seq-len")),
+                (_, s) => s.unwrap_or(0),
+            };
+            let spec = BatchSpec {
+                kind: data,
+                dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
+                batch_size: args.batch_size.unwrap_or(32),
+                seq_len,
+                seed: args.data_seed,
+                synthetic_vocab: args.vocab,
+                input,
+                paths: args.data_paths.clone(),
+            };
+            nets::data::load(&spec, module.kind()).map_err(from_nets)?.batch.to(device)
+        }
+        (None, None) => {
+            return Err(Error::usage(
+                "--torchscript needs a Hessian batch: --inputs FILE (safetensors), or --data with --reads",
+            ))
+        }
+    };
+    module.check(&batch).map_err(|e| match e {
+        nets::Error::Mismatch(_) => from_nets(e).with_hint(LOSS_HINT),
+        _ => from_nets(e),
+    })?;
+    let label = match &args.label {
+        Some(l) => l.clone(),
+        None => path.file_stem().map_or_else(|| "torchscript".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    crate::dump(args, &module, &blocks, &batch, &label, module.kind(), device, shard)
+}
