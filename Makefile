@@ -43,16 +43,19 @@ test: setup
 # The main job: Hessian spectra of a small GPT-2 (nanoGPT names, Shakespeare
 # characters) and of the paper's MLP (MNIST) at initialization, block by block,
 # and the heterogeneity (JS0) of each, with bootstrap intervals.
+# SPECTRA_FLAGS adds hvp-dump flags to every spectrum below, e.g. a quick
+# look: make fig3 SPECTRA_FLAGS='--probes 3 --steps 50' OUT=out-quick
+SPECTRA_FLAGS ?=
 GPT_BLOCKS := --split-qkv --block wte --block wpe --block 'h.*.attn.w?' --block 'h.*.attn.c_proj.weight' --block 'h.*.mlp.*.weight'
 MLP_BLOCKS := --block 'fc*.weight'
 
 $(OUT)/gpt2-small.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/hvp-dump --model gpt2-small $(GPT_BLOCKS) > $@.part && mv $@.part $@
+	$(RELEASE)/hvp-dump --model gpt2-small $(GPT_BLOCKS) $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
 
 $(OUT)/mlp.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/hvp-dump --model mlp $(MLP_BLOCKS) > $@.part && mv $@.part $@
+	$(RELEASE)/hvp-dump --model mlp $(MLP_BLOCKS) $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
 
 $(OUT)/%.density.jsonl: $(OUT)/%.tridiag.jsonl
 	$(RELEASE)/slq-density $< > $@
@@ -94,15 +97,19 @@ BLOCKS_vgg-small := --block 'features.*.weight' --block 'classifier.*.weight'
 BLOCKS_vit-small := --block patch_embed.proj.weight --block 'blocks.*.attn.*.weight' --block 'blocks.*.mlp.*.weight' --block head.weight
 BLOCKS_bert-small := --block 'embedding.*' --block 'encoder.*.*.weight' --block mask_lm.linear.weight --block next_sentence.linear.weight
 TABLE1_MODELS := gpt2-small mlp resnet18-narrow vgg-small vit-small bert-small
+# The paper's Table 1 (and Table 3's c = 1 for the MLP), beside our small models.
+TABLE1_PAPER := gpt2-small GPT2:83.23,GPT2-nano:14.93 mlp MLP(Table3,c=1):1e-3 resnet18-narrow ResNet18:0.10 \
+  vgg-small VGG16:0.09 vit-small ViT-base:286.41 bert-small BERT:53.38 gpt2-nano GPT2-nano:14.93 gpt2 GPT2:83.23
 
 $(OUT)/resnet18-narrow.tridiag.jsonl $(OUT)/vgg-small.tridiag.jsonl $(OUT)/vit-small.tridiag.jsonl $(OUT)/bert-small.tridiag.jsonl: $(OUT)/%.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/hvp-dump --model $* $(BLOCKS_$*) > $@.part && mv $@.part $@
+	$(RELEASE)/hvp-dump --model $* $(BLOCKS_$*) $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
 
 table1: $(TABLE1_MODELS:%=$(OUT)/%.density.jsonl)
 	( cat $^ | $(RELEASE)/block-js --bootstrap 100 --seed 1 --format csv ; cat $^ | $(RELEASE)/block-js --metric skl-floored --format csv ) \
-	  | awk -F, '$$1=="heterogeneity" {printf "%-16s %-12s %12.6g %10s\n", $$2, $$5, $$6, $$7}' \
-	  | (printf "%-16s %-12s %12s %10s\n" model metric JS0 se; cat) | tee $(OUT)/table1.txt
+	  | awk -F, -v paper="$(TABLE1_PAPER)" 'BEGIN { n = split(paper, p, " "); for (i = 1; i < n; i += 2) v[p[i]] = p[i + 1] } \
+	      $$1=="heterogeneity" {printf "%-16s %-12s %12.6g %10s   %s\n", $$2, $$5, $$6, $$7, ($$2 in v) ? v[$$2] : "-"}' \
+	  | (printf "%-16s %-12s %12s %10s   %s\n" model metric JS0 se "paper (its model: JS0)"; cat) | tee $(OUT)/table1.txt
 
 # Table 3: the MLP with each layer's output scaled by c (paper Section 2.4).
 # The paper's own computation returned NaN at c >= 9; ours stays finite.
