@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig2 fig3 fig4 fig6 fig7 fig8 table1 table2 table3
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig2 fig3 fig4 fig6 fig7 fig8 table1 table1-hypotheses table2 table3
 
 all: build
 
@@ -21,12 +21,14 @@ help:
 	@echo "  fig3       paper Figure 3: four blocks' spectra / 10th eigenvalue, every small zoo model"
 	@echo "  fig4       paper Figure 4: heatmaps of pairwise JS distances"
 	@echo "  table1     paper Table 1: JS0 of each model at initialization, beside the paper's values"
+	@echo "  table1-hypotheses  JS0 under the tested readings of the authors' computation (bounded JS, skl, HVPs x60)"
 	@echo "  table3     paper Table 3: JS0 of the MLP against the layer scale c"
 	@echo "  fig6       paper Figure 6: Case 1 block spectra (from our gpt2-small)"
 	@echo "  fig7       paper Figure 7: Case 2 block spectra (from our resnet18-narrow)"
 	@echo "  fig8       paper Figure 8: GD vs Adam, steps grid-searched, Cases 1-4, with a verdict per case"
 	@echo "  table2     paper Table 2 and Section 3's claims, checked (theory-check)"
 	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
+	@echo "  SPECTRA_FLAGS='--probes 3 --steps 50' adds hvp-dump flags to every spectrum (a quick look)"
 
 setup:
 	@scripts/setup
@@ -73,7 +75,7 @@ demo-synthetic: build
 bench: build
 	scripts/bench
 
-figures: fig1 fig2 fig3 fig4 table1 table3 fig6 fig7 fig8 table2 fig-demo
+figures: fig1 fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
 
 # Figures 1/3: blockwise spectra at initialization, Transformer against MLP,
 # on log10|eigenvalue| (the spectra span many decades).
@@ -111,6 +113,10 @@ table1: $(TABLE1_MODELS:%=$(OUT)/%.density.jsonl)
 	      $$1=="heterogeneity" {printf "%-16s %-12s %12.6g %10s   %s\n", $$2, $$5, $$6, $$7, ($$2 in v) ? v[$$2] : "-"}' \
 	  | (printf "%-16s %-12s %12s %10s   %s\n" model metric JS0 se "paper (its model: JS0)"; cat) | tee $(OUT)/table1.txt
 
+# Readings of the authors' computation, tested on the same spectra (see the script).
+table1-hypotheses: $(TABLE1_MODELS:%=$(OUT)/%.tridiag.jsonl)
+	RELEASE=$(RELEASE) scripts/table1-hypotheses $^ | tee $(OUT)/table1-hypotheses.txt
+
 # Table 3: the MLP with each layer's output scaled by c (paper Section 2.4).
 # The paper's own computation returned NaN at c >= 9; ours stays finite.
 LAYER_SCALES ?= 1 2 4 6 8 9 10
@@ -122,7 +128,7 @@ table3: | build
 	    | awk -F, -v c=$$c '$$1=="heterogeneity" {print c "," $$6}'; \
 	done | (echo "c,JS0"; cat) | tee $(OUT)/table3.csv
 
-# Figure 6 / Case 1: block spectra sampled from our own gpt2-small densities:
+# Case 1 for table2: block spectra sampled from our own gpt2-small densities:
 # embedding, last layer's query and value, last layer's MLP fc.
 $(OUT)/case1-spectra.density.jsonl: | build
 	@mkdir -p $(OUT)
@@ -133,7 +139,9 @@ $(OUT)/quad-case1.jsonl: $(OUT)/case1-spectra.density.jsonl
 	$(RELEASE)/quad-sim --case 1 --spectra $< --emit-spectra --iters 5000 --every 10 \
 	  --optimizer gd --optimizer adam --optimizer adam-frozen > $@
 
-fig6: $(OUT)/quad-case1.jsonl
+# Figure 6 draws the Case 1 problem of Figure 8 (the shipped gpt2-small
+# spectra, testdata/quad/), as Figure 7 draws Case 2.
+fig6: $(OUT)/fig8-case1.jsonl
 	jq -r 'select(.type=="spectrum") | .block as $$b | .eigenvalues[] | [$$b, .] | @csv' $< > $(OUT)/fig6.csv
 	gnuplot -e "in='$(OUT)/fig6.csv'; out='$(OUT)/fig6.png'; title='Case 1: block spectra from gpt2-small (ours)'" scripts/gnuplot/fig67.gp
 	@echo "wrote $(OUT)/fig6.png"
