@@ -8,7 +8,7 @@
 if (!exists("out")) out = 'fig2.png'
 if (!exists("titles")) titles = files
 n = words(files)
-set terminal pngcairo size 330*n,360 enhanced font ',9'
+set terminal pngcairo size 390*n,380 enhanced font ",9"
 set output out
 set view map
 set size ratio -1
@@ -24,7 +24,7 @@ do for [k=1:n] {
     hmax = real(system(sprintf("grep -v '^#' %s | tr ' ' '\\n' | sort -g | tail -1", f)))
     floor = hmax * 1e-8
     boxes = system(sprintf("sed -n 's/^# boxes: //p' %s", f))
-    share = system(sprintf("sed -n 's/^# share: \\([0-9.]*\\) .*(no structure: \\([0-9.]*\\)).*/\\1 (no structure \\2)/p' %s", f))
+    share = system(sprintf("sed -n 's/^# share: \\([0-9.]*\\) .*(no structure: \\([0-9.]*\\)).*/\\1 (unstructured \\2)/p' %s", f))
     unset object
     do for [b=1:words(boxes)/2] {
         lo = real(word(boxes, 2*b-1)) - 0.5
@@ -34,7 +34,7 @@ do for [k=1:n] {
     set xrange [-0.5:dim-0.5]
     set yrange [dim-0.5:-0.5]
     set cbrange [log10(floor):log10(hmax)]
-    set title sprintf("%s: in-box share %s", system(sprintf("echo '%s' | tr '_' ' '", word(titles, k))), share) noenhanced
+    set title sprintf("%s: share in boxes %s", system(sprintf("echo '%s' | tr '_' ' '", word(titles, k))), share) noenhanced
     plot f matrix using 1:2:(log10(($3 > floor) ? $3 : floor)) with image
 }
 unset multiplot
