@@ -8,7 +8,7 @@
 if (!exists("out")) out = 'fig2.png'
 if (!exists("titles")) titles = files
 n = words(files)
-set terminal pngcairo size 390*n,380 enhanced font ",9"
+set terminal pngcairo size 340*n,330 enhanced font ",8"
 set output out
 set view map
 set size ratio -1
