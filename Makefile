@@ -197,7 +197,8 @@ fig2: $(FIG2_LAYERS:%=$(OUT)/fig2-%.dat)
 
 # Figure 3: four blocks per model (Transformers: embedding, a query, a value,
 # an MLP block of the last layer; CNNs: the 1st-4th convolutions; the MLP:
-# its four layers), eigenvalues divided by the 10th largest, log density.
+# its four layers), eigenvalues divided by the 10th largest, Gaussian width
+# 0.1 of that unit, log density.
 # vit-small's attention is one fused qkv block: its qkv and proj stand in.
 FIG3_gpt2-small := transformer.wte.weight transformer.h.1.attn.wq transformer.h.1.attn.wv transformer.h.1.mlp.c_fc.weight
 FIG3_bert-small := embedding.token.weight encoder.1.query.weight encoder.1.value.weight encoder.1.fc1.weight
@@ -212,8 +213,8 @@ fig3: $(FIG3_MODELS:%=$(OUT)/%.tridiag.jsonl)
 	  case $$m in gpt2-small) b="$(FIG3_gpt2-small)";; bert-small) b="$(FIG3_bert-small)";; vit-small) b="$(FIG3_vit-small)";; \
 	    resnet18-narrow) b="$(FIG3_resnet18-narrow)";; vgg-small) b="$(FIG3_vgg-small)";; mlp) b="$(FIG3_mlp)";; esac; \
 	  jq -c --arg b "$$b" 'select(.type != "tridiag" or (.block | IN($$b | split(" ")[])))' $(OUT)/$$m.tridiag.jsonl; \
-	done | $(RELEASE)/slq-density --normalize kth --rank 10 --sigma 0.02 --format csv > $(OUT)/fig3.csv
-	gnuplot -e "in='$(OUT)/fig3.csv'; out='$(OUT)/fig3.png'; models='$(FIG3_MODELS)'; cols=3; panel='440,330'; xlabel='eigenvalue / 10th largest'" scripts/gnuplot/densities.gp
+	done | $(RELEASE)/slq-density --normalize kth --rank 10 --sigma 0.1 --format csv > $(OUT)/fig3.csv
+	gnuplot -e "in='$(OUT)/fig3.csv'; out='$(OUT)/fig3.png'; models='$(FIG3_MODELS)'; cols=3; panel='400,300'; keyinside=1; xlabel='eigenvalue / 10th largest'" scripts/gnuplot/densities.gp
 	@echo "wrote $(OUT)/fig3.png"
 
 table2: $(OUT)/quad-case1.jsonl $(OUT)/quad-case3.jsonl $(OUT)/quad-case4.jsonl
