@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses
 
 all: build
 
@@ -15,19 +15,24 @@ help:
 	@echo "make test    install what is missing, then check formatting and lints and run every test"
 	@echo "make bench   speed and accuracy against the Python way (README, 'Speed and accuracy')"
 	@echo "make build   release binaries in $(RELEASE)/"
-	@echo "make figures every figure and table that can be drawn here, into $(OUT)/"
-	@echo "  fig1       paper Figures 1/3: blockwise spectra, gpt2-small against the MLP"
+	@echo "make figures every figure and table that needs no training, into $(OUT)/ (docs/reproduction.md)"
+	@echo "  fig1       paper Figure 1 at init: blockwise spectra, gpt2-small against the MLP"
+	@echo "  fig2       paper Figure 2: dense |H| of tiny Transformers (1, 2, 4 layers), boxes and in-box share"
+	@echo "  fig3       paper Figure 3: four blocks' spectra / 10th eigenvalue, every small zoo model"
 	@echo "  fig4       paper Figure 4: heatmaps of pairwise JS distances"
-	@echo "  table1     paper Table 1: JS0 of each model at initialization"
+	@echo "  table1     paper Table 1: JS0 of each model at initialization, beside the paper's values"
+	@echo "  table1-hypotheses  JS0 under the tested readings of the authors' computation (bounded JS, skl, HVPs x60)"
 	@echo "  table3     paper Table 3: JS0 of the MLP against the layer scale c"
 	@echo "  fig6       paper Figure 6: Case 1 block spectra (from our gpt2-small)"
-	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
-	@echo "  fig8       paper Figure 8: GD vs Adam on the quadratic Cases 1, 3 and 4"
+	@echo "  fig7       paper Figure 7: Case 2 block spectra (from our resnet18-narrow)"
+	@echo "  fig8       paper Figure 8: GD vs Adam, steps grid-searched, Cases 1-4, with a verdict per case"
 	@echo "  table2     paper Table 2 and Section 3's claims, checked (theory-check)"
 	@echo "  fig5       paper Figure 5: MLP accuracy after 1 epoch (SGD, Adam) and JS0 against c (nn-train)"
 	@echo "  table3-trained  JS0 at initialization with bootstrap intervals, c = 1..15"
 	@echo "  fig10      paper Figure 10: SGD vs AdamW on the CNNs (nn-train)"
 	@echo "  fig11      paper Figure 11: SGD vs AdamW on the Transformers (nn-train)"
+	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
+	@echo "  SPECTRA_FLAGS='--probes 3 --steps 50' adds hvp-dump flags to every spectrum (a quick look)"
 
 setup:
 	@scripts/setup
@@ -44,16 +49,19 @@ test: setup
 # The main job: Hessian spectra of a small GPT-2 (nanoGPT names, Shakespeare
 # characters) and of the paper's MLP (MNIST) at initialization, block by block,
 # and the heterogeneity (JS0) of each, with bootstrap intervals.
+# SPECTRA_FLAGS adds hvp-dump flags to every spectrum below, e.g. a quick
+# look: make fig3 SPECTRA_FLAGS='--probes 3 --steps 50' OUT=out-quick
+SPECTRA_FLAGS ?=
 GPT_BLOCKS := --split-qkv --block wte --block wpe --block 'h.*.attn.w?' --block 'h.*.attn.c_proj.weight' --block 'h.*.mlp.*.weight'
 MLP_BLOCKS := --block 'fc*.weight'
 
 $(OUT)/gpt2-small.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/hvp-dump --model gpt2-small $(GPT_BLOCKS) > $@.part && mv $@.part $@
+	$(RELEASE)/hvp-dump --model gpt2-small $(GPT_BLOCKS) $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
 
 $(OUT)/mlp.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/hvp-dump --model mlp $(MLP_BLOCKS) > $@.part && mv $@.part $@
+	$(RELEASE)/hvp-dump --model mlp $(MLP_BLOCKS) $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
 
 $(OUT)/%.density.jsonl: $(OUT)/%.tridiag.jsonl
 	$(RELEASE)/slq-density $< > $@
@@ -72,7 +80,7 @@ demo-synthetic: build
 bench: setup
 	scripts/bench/bench
 
-figures: fig1 fig4 table1 table3 fig6 fig8 table2 fig-demo
+figures: fig1 fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
 
 # Figures 1/3: blockwise spectra at initialization, Transformer against MLP,
 # on log10|eigenvalue| (the spectra span many decades).
@@ -96,15 +104,23 @@ BLOCKS_vgg-small := --block 'features.*.weight' --block 'classifier.*.weight'
 BLOCKS_vit-small := --block patch_embed.proj.weight --block 'blocks.*.attn.*.weight' --block 'blocks.*.mlp.*.weight' --block head.weight
 BLOCKS_bert-small := --block 'embedding.*' --block 'encoder.*.*.weight' --block mask_lm.linear.weight --block next_sentence.linear.weight
 TABLE1_MODELS := gpt2-small mlp resnet18-narrow vgg-small vit-small bert-small
+# The paper's Table 1 (and Table 3's c = 1 for the MLP), beside our small models.
+TABLE1_PAPER := gpt2-small GPT2:83.23,GPT2-nano:14.93 mlp MLP(Table3,c=1):1e-3 resnet18-narrow ResNet18:0.10 \
+  vgg-small VGG16:0.09 vit-small ViT-base:286.41 bert-small BERT:53.38 gpt2-nano GPT2-nano:14.93 gpt2 GPT2:83.23
 
 $(OUT)/resnet18-narrow.tridiag.jsonl $(OUT)/vgg-small.tridiag.jsonl $(OUT)/vit-small.tridiag.jsonl $(OUT)/bert-small.tridiag.jsonl: $(OUT)/%.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
-	$(RELEASE)/hvp-dump --model $* $(BLOCKS_$*) > $@.part && mv $@.part $@
+	$(RELEASE)/hvp-dump --model $* $(BLOCKS_$*) $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
 
 table1: $(TABLE1_MODELS:%=$(OUT)/%.density.jsonl)
 	( cat $^ | $(RELEASE)/block-js --bootstrap 100 --seed 1 --format csv ; cat $^ | $(RELEASE)/block-js --metric skl-floored --format csv ) \
-	  | awk -F, '$$1=="heterogeneity" {printf "%-16s %-12s %12.6g %10s\n", $$2, $$5, $$6, $$7}' \
-	  | (printf "%-16s %-12s %12s %10s\n" model metric JS0 se; cat) | tee $(OUT)/table1.txt
+	  | awk -F, -v paper="$(TABLE1_PAPER)" 'BEGIN { n = split(paper, p, " "); for (i = 1; i < n; i += 2) v[p[i]] = p[i + 1] } \
+	      $$1=="heterogeneity" {printf "%-16s %-12s %12.6g %10s   %s\n", $$2, $$5, $$6, $$7, ($$2 in v) ? v[$$2] : "-"}' \
+	  | (printf "%-16s %-12s %12s %10s   %s\n" model metric JS0 se "paper (its model: JS0)"; cat) | tee $(OUT)/table1.txt
+
+# Readings of the authors' computation, tested on the same spectra (see the script).
+table1-hypotheses: $(TABLE1_MODELS:%=$(OUT)/%.tridiag.jsonl)
+	RELEASE=$(RELEASE) scripts/table1-hypotheses $^ | tee $(OUT)/table1-hypotheses.txt
 
 # Table 3: the MLP with each layer's output scaled by c (paper Section 2.4).
 # The paper's own computation returned NaN at c >= 9; ours stays finite.
@@ -117,7 +133,7 @@ table3: | build
 	    | awk -F, -v c=$$c '$$1=="heterogeneity" {print c "," $$6}'; \
 	done | (echo "c,JS0"; cat) | tee $(OUT)/table3.csv
 
-# Figure 6 / Case 1: block spectra sampled from our own gpt2-small densities:
+# Case 1 for table2: block spectra sampled from our own gpt2-small densities:
 # embedding, last layer's query and value, last layer's MLP fc.
 $(OUT)/case1-spectra.density.jsonl: | build
 	@mkdir -p $(OUT)
@@ -128,7 +144,9 @@ $(OUT)/quad-case1.jsonl: $(OUT)/case1-spectra.density.jsonl
 	$(RELEASE)/quad-sim --case 1 --spectra $< --emit-spectra --iters 5000 --every 10 \
 	  --optimizer gd --optimizer adam --optimizer adam-frozen > $@
 
-fig6: $(OUT)/quad-case1.jsonl
+# Figure 6 draws the Case 1 problem of Figure 8 (the shipped gpt2-small
+# spectra, testdata/quad/), as Figure 7 draws Case 2.
+fig6: $(OUT)/fig8-case1.jsonl
 	jq -r 'select(.type=="spectrum") | .block as $$b | .eigenvalues[] | [$$b, .] | @csv' $< > $(OUT)/fig6.csv
 	gnuplot -e "in='$(OUT)/fig6.csv'; out='$(OUT)/fig6.png'; title='Case 1: block spectra from gpt2-small (ours)'" scripts/gnuplot/fig67.gp
 	@echo "wrote $(OUT)/fig6.png"
@@ -139,12 +157,70 @@ $(OUT)/quad-case3.jsonl $(OUT)/quad-case4.jsonl: $(OUT)/quad-case%.jsonl: | buil
 	@mkdir -p $(OUT)
 	$(RELEASE)/quad-sim --case $* --iters 5000 --every 10 --optimizer gd --optimizer adam --optimizer adam-frozen > $@
 
-$(OUT)/quad-case%.csv: $(OUT)/quad-case%.jsonl
-	jq -r 'select(.type == "iterate") | [(.optimizer + (if .beta2 then "(beta2=\(.beta2))" else "" end)), .t, .grad_norm] | @csv' $< > $@
+# Figure 8 as the paper ran it: every case, condition number 2000, 5000
+# steps, GD and Adam (beta1 = 0; beta2 = 0.999 and beta2 = 1) each with its
+# step grid-searched (6 points a decade from 1e-5 to 1, plus the theory step)
+# by the smallest final gradient norm, and GD also at the paper's 2/(mu+L).
+# Cases 1 and 2 sample the shipped spectra of our gpt2-small and
+# resnet18-narrow (testdata/quad/).
+FIG8_FLAGS := --kappa 2000 --iters 5000 --every 10 --stop-rel 0 --tune-by grad-norm --lr-log-grid 1e-5:1:6 \
+  --optimizer gd --optimizer gd=grid --optimizer adam=grid --optimizer adam-frozen=grid
 
-fig8: $(OUT)/quad-case1.csv $(OUT)/quad-case3.csv $(OUT)/quad-case4.csv
-	gnuplot -e "files='$^'; titles='Case_1_(gpt2-small_spectra) Case_3_(heterogeneous) Case_4_(homogeneous)'; out='$(OUT)/fig8.png'" scripts/gnuplot/fig8.gp
-	@echo "wrote $(OUT)/fig8.png"
+$(OUT)/fig8-case1.jsonl $(OUT)/fig8-case2.jsonl $(OUT)/fig8-case3.jsonl $(OUT)/fig8-case4.jsonl: $(OUT)/fig8-case%.jsonl: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/quad-sim --case $* --emit-spectra $(FIG8_FLAGS) > $@.part && mv $@.part $@
+
+$(OUT)/fig8-case%.csv: $(OUT)/fig8-case%.jsonl
+	scripts/fig8-csv $< > $@
+
+FIG8_CASES := 1 2 3 4
+fig8: $(FIG8_CASES:%=$(OUT)/fig8-case%.csv)
+	gnuplot -e "files='$^'; titles='(a)_Case_1:_gpt2-small_spectra (b)_Case_2:_resnet18-narrow_spectra (c)_Case_3:_heterogeneous (d)_Case_4:_homogeneous'; out='$(OUT)/fig8.png'" scripts/gnuplot/fig8.gp
+	scripts/fig8-verdict $(FIG8_CASES:%=$(OUT)/fig8-case%.jsonl) | tee $(OUT)/fig8.txt
+	@echo "wrote $(OUT)/fig8.png $(OUT)/fig8.txt"
+
+# Figure 7 / Case 2: the block spectra of Figure 8's Case 2 (sampled from
+# our resnet18-narrow's first four convolutions).
+fig7: $(OUT)/fig8-case2.jsonl
+	jq -r 'select(.type=="spectrum") | .block as $$b | .eigenvalues[] | [$$b, .] | @csv' $< > $(OUT)/fig7.csv
+	gnuplot -e "in='$(OUT)/fig7.csv'; out='$(OUT)/fig7.png'; title='Case 2: block spectra from resnet18-narrow (ours)'" scripts/gnuplot/fig67.gp
+	@echo "wrote $(OUT)/fig7.png"
+
+# Figure 2: the dense Hessian over the attention and MLP parameters of the
+# tiny decoder of Appendix C.2 (context 2, 2 heads, width 4, no LayerNorm).
+FIG2_LAYERS := 1 2 4
+$(OUT)/fig2-%.dat: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model tiny-transformer --layers $* --list-blocks > $(OUT)/fig2-$*.blocks.tsv
+	$(RELEASE)/hvp-dump --model tiny-transformer --layers $* --exact --dtype f64 --block all > $(OUT)/fig2-$*.hessian.jsonl
+	scripts/fig2-matrix $(OUT)/fig2-$*.blocks.tsv $(OUT)/fig2-$*.hessian.jsonl > $@.part && mv $@.part $@
+
+fig2: $(FIG2_LAYERS:%=$(OUT)/fig2-%.dat)
+	gnuplot -e "files='$^'; titles='1_layer 2_layers 4_layers'; out='$(OUT)/fig2.png'" scripts/gnuplot/fig2.gp
+	@for n in $(FIG2_LAYERS); do printf "%s layer(s): " $$n; sed -n 's/^# share: //p' $(OUT)/fig2-$$n.dat; done | tee $(OUT)/fig2.txt
+	@echo "wrote $(OUT)/fig2.png $(OUT)/fig2.txt"
+
+# Figure 3: four blocks per model (Transformers: embedding, a query, a value,
+# an MLP block of the last layer; CNNs: the 1st-4th convolutions; the MLP:
+# its four layers), eigenvalues divided by the 10th largest, Gaussian width
+# 0.1 of that unit, log density.
+# vit-small's attention is one fused qkv block: its qkv and proj stand in.
+FIG3_gpt2-small := transformer.wte.weight transformer.h.1.attn.wq transformer.h.1.attn.wv transformer.h.1.mlp.c_fc.weight
+FIG3_bert-small := embedding.token.weight encoder.1.query.weight encoder.1.value.weight encoder.1.fc1.weight
+FIG3_vit-small := patch_embed.proj.weight blocks.1.attn.qkv.weight blocks.1.attn.proj.weight blocks.1.mlp.fc1.weight
+FIG3_resnet18-narrow := conv1.weight layer1.0.conv1.weight layer1.0.conv2.weight layer1.1.conv1.weight
+FIG3_vgg-small := features.0.weight features.2.weight features.5.weight features.7.weight
+FIG3_mlp := fc1.weight fc2.weight fc3.weight fc4.weight
+FIG3_MODELS := gpt2-small bert-small vit-small resnet18-narrow vgg-small mlp
+
+fig3: $(FIG3_MODELS:%=$(OUT)/%.tridiag.jsonl)
+	@for m in $(FIG3_MODELS); do \
+	  case $$m in gpt2-small) b="$(FIG3_gpt2-small)";; bert-small) b="$(FIG3_bert-small)";; vit-small) b="$(FIG3_vit-small)";; \
+	    resnet18-narrow) b="$(FIG3_resnet18-narrow)";; vgg-small) b="$(FIG3_vgg-small)";; mlp) b="$(FIG3_mlp)";; esac; \
+	  jq -c --arg b "$$b" 'select(.type != "tridiag" or (.block | IN($$b | split(" ")[])))' $(OUT)/$$m.tridiag.jsonl; \
+	done | $(RELEASE)/slq-density --normalize kth --rank 10 --sigma 0.1 --format csv > $(OUT)/fig3.csv
+	gnuplot -e "in='$(OUT)/fig3.csv'; out='$(OUT)/fig3.png'; models='$(FIG3_MODELS)'; cols=3; panel='400,300'; keyinside=1; xlabel='eigenvalue / 10th largest'" scripts/gnuplot/densities.gp
+	@echo "wrote $(OUT)/fig3.png"
 
 table2: $(OUT)/quad-case1.jsonl $(OUT)/quad-case3.jsonl $(OUT)/quad-case4.jsonl
 	cat $^ | $(RELEASE)/theory-check --format table | tee $(OUT)/table2.txt

@@ -39,7 +39,8 @@ fixed; default step = Theorem 2's eta = min_l c1_l), adam (beta1 = 0, beta2 = --
 no bias correction), sgd-momentum and adam-momentum (beta1 = --beta1). Moments start at m0 = g0, \
 v0 = g0^2. Optimizers without a step (adam, the momentum ones, or NAME=grid) are tuned over \
 --lr-grid: every learning rate tried is a `tune` record and the best (fewest steps to --stop-rel, else \
-smallest final loss gap) is run again for its iterates.",
+smallest final loss gap; --tune-by grad-norm: smallest final |grad|) is run again for its iterates. \
+Optimizers with a theory step (gd, bgd, adam-frozen) are also tried at that step when tuned.",
     after_help = "Examples:
   quad-sim --case 3 | theory-check
   quad-sim --case 4 --optimizer gd --optimizer adam-frozen --optimizer adam --every 10
@@ -85,8 +86,18 @@ struct Args {
 
     /// Learning rates to tune over, comma-separated. Default: 1e-4, 10^-3.5, ..., 1
     /// for the Adam variants; the same times 100 / lambda_max for sgd-momentum.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "lr_log_grid")]
     lr_grid: Option<Vec<f64>>,
+
+    /// A log-spaced tuning grid LO:HI:N, N points per decade from LO to HI
+    /// (e.g. 1e-5:1:4), instead of --lr-grid.
+    #[arg(long, value_name = "LO:HI:N")]
+    lr_log_grid: Option<String>,
+
+    /// What tuning minimises: loss-gap (fewest steps to --stop-rel, else the
+    /// smallest final loss gap) or grad-norm (the smallest final |grad|).
+    #[arg(long, default_value = "loss-gap")]
+    tune_by: String,
 
     /// beta1 of sgd-momentum and adam-momentum.
     #[arg(long, default_value_t = 0.9)]
@@ -165,6 +176,20 @@ fn source(args: &Args) -> Result<Source> {
     Ok(Source::Spectra { case: args.case, file, picks: args.spectra_blocks.clone() })
 }
 
+/// --lr-log-grid LO:HI:N as the learning rates it names.
+fn log_grid(spec: &str) -> Result<Vec<f64>> {
+    let bad = || Error::usage(format!("--lr-log-grid `{spec}`: expected LO:HI:N, e.g. 1e-5:1:4"));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [lo, hi, n] = parts[..] else { return Err(bad()) };
+    let lo: f64 = lo.parse().map_err(|_| bad())?;
+    let hi: f64 = hi.parse().map_err(|_| bad())?;
+    let n: u32 = n.parse().map_err(|_| bad())?;
+    quadratic::experiment::log_grid(lo, hi, n).map_err(|e| match e {
+        quadratic::Error::Setting { message, .. } => Error::usage(format!("--lr-log-grid {message}")),
+        other => cli_error(other),
+    })
+}
+
 fn run(args: &Args) -> Result<()> {
     let config = ExperimentConfig {
         source: source(args)?,
@@ -179,7 +204,11 @@ fn run(args: &Args) -> Result<()> {
             .collect::<quadratic::Result<_>>()
             .map_err(cli_error)?,
         lr: args.lr,
-        lr_grid: args.lr_grid.clone(),
+        lr_grid: match &args.lr_log_grid {
+            Some(spec) => Some(log_grid(spec)?),
+            None => args.lr_grid.clone(),
+        },
+        tune_by: args.tune_by.parse().map_err(cli_error)?,
         beta1: args.beta1,
         beta2: args.beta2,
         iters: args.iters,

@@ -97,6 +97,9 @@ fn bad_flags() {
         (vec!["--case", "3", "--kappa", "50"], "too small"),
         (vec![], "--case"),
         (vec!["--case", "7"], "7"),
+        (vec!["--case", "3", "--tune-by", "loss"], "--tune-by"),
+        (vec!["--case", "3", "--lr-log-grid", "1e-3:1"], "LO:HI:N"),
+        (vec!["--case", "3", "--lr-log-grid", "1:1e-3:4"], "--lr-log-grid"),
     ] {
         let o = quad_sim(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -158,4 +161,42 @@ fn malformed_spectra() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("synthetic/wide"), "lists what is there: {}", stderr(&missing));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// --lr-log-grid with --tune-by grad-norm: every grid point (and GD's theory
+/// step 2/(mu+L)) is a `tune` record, and the chosen one has the smallest
+/// final gradient norm of the runs that did not diverge.
+#[test]
+fn log_grid_tuned_by_grad_norm() {
+    let o = quad_sim(&[
+        "--case",
+        "4",
+        "--iters",
+        "100",
+        "--stop-rel",
+        "0",
+        "--optimizer",
+        "gd=grid",
+        "--lr-log-grid",
+        "1e-5:1e-3:2",
+        "--tune-by",
+        "grad-norm",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = lines(&o);
+    let tunes: Vec<&serde_json::Value> = r.iter().filter(|x| x["type"] == "tune").collect();
+    let lrs: Vec<f64> = tunes.iter().map(|t| t["lr"].as_f64().unwrap()).collect();
+    let want = [1e-5, 10f64.powf(-4.5), 1e-4, 10f64.powf(-3.5), 2.0 / 2001.0, 1e-3];
+    assert_eq!(lrs.len(), want.len(), "{lrs:?}");
+    for (x, w) in lrs.iter().zip(want) {
+        assert!((x - w).abs() <= 1e-15 * w, "{lrs:?}");
+    }
+    let norm = |t: &serde_json::Value| t["final_grad_norm"].as_f64().unwrap();
+    let best = tunes.iter().filter(|t| t["stopped"] != "diverged").map(|t| norm(t)).fold(f64::INFINITY, f64::min);
+    let chosen: Vec<&&serde_json::Value> = tunes.iter().filter(|t| t["chosen"] == true).collect();
+    assert_eq!(chosen.len(), 1);
+    assert_eq!(norm(chosen[0]), best);
+    let last = r.iter().rfind(|x| x["type"] == "iterate").unwrap();
+    assert_eq!(last["lr"], chosen[0]["lr"]);
+    assert_eq!(last["grad_norm"].as_f64().unwrap(), best, "the chosen step is run again, identically");
 }

@@ -82,6 +82,57 @@ pub enum Source {
     Spectra { case: Option<u8>, file: SpectraFile, picks: Vec<String> },
 }
 
+/// What a grid search minimises when it picks a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TuneBy {
+    /// Fewest steps to the stopping gap, else the smallest final loss gap.
+    #[default]
+    LossGap,
+    /// The smallest final gradient norm (ties: fewer steps), as the paper's
+    /// Figure 8 plots |grad| against the iteration.
+    GradNorm,
+}
+
+impl TuneBy {
+    pub const ALL: [TuneBy; 2] = [TuneBy::LossGap, TuneBy::GradNorm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TuneBy::LossGap => "loss-gap",
+            TuneBy::GradNorm => "grad-norm",
+        }
+    }
+}
+
+impl std::str::FromStr for TuneBy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<TuneBy> {
+        TuneBy::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| Error::setting("tune_by", format!("`{s}` is not one of loss-gap, grad-norm")))
+    }
+}
+
+/// `per_decade` log-spaced values from `lo` to `hi` (both included when `hi`
+/// is a whole number of steps from `lo`): lo * 10^(k / per_decade).
+pub fn log_grid(lo: f64, hi: f64, per_decade: u32) -> Result<Vec<f64>> {
+    positive("lr_grid", lo)?;
+    positive("lr_grid", hi)?;
+    if !(hi >= lo) || per_decade == 0 {
+        return Err(Error::setting(
+            "lr_grid",
+            format!("a log grid needs 0 < lo <= hi and at least 1 point per decade, got {lo}:{hi}:{per_decade}"),
+        ));
+    }
+    let steps = ((hi / lo).log10() * per_decade as f64 + 1e-9).floor() as u32;
+    if steps > 10_000 {
+        return Err(Error::setting("lr_grid", format!("{lo}:{hi}:{per_decade} has more than 10000 points")));
+    }
+    Ok((0..=steps).map(|k| lo * 10f64.powf(k as f64 / per_decade as f64)).collect())
+}
+
 /// Everything an experiment needs.
 #[derive(Debug, Clone)]
 pub struct ExperimentConfig {
@@ -97,8 +148,11 @@ pub struct ExperimentConfig {
     pub optimizers: Vec<OptimizerRequest>,
     /// Step of the optimizers without a theory step (None: tune them).
     pub lr: Option<f64>,
-    /// Learning rates to tune over (None: [`default_grid`]).
+    /// Learning rates to tune over (None: [`default_grid`]); an optimizer
+    /// with a theory step is always tried at it too.
     pub lr_grid: Option<Vec<f64>>,
+    /// What the grid search minimises.
+    pub tune_by: TuneBy,
     pub beta1: f64,
     pub beta2: f64,
     pub iters: u64,
@@ -312,6 +366,7 @@ pub struct Experiment {
     pub problem: Problem,
     pub plans: Vec<Plan>,
     lr_grid: Option<Vec<f64>>,
+    tune_by: TuneBy,
     run: RunOptions,
     every: u64,
 }
@@ -349,6 +404,7 @@ impl Experiment {
             problem,
             plans,
             lr_grid: config.lr_grid.clone(),
+            tune_by: config.tune_by,
             run: RunOptions { iters: config.iters, stop_rel: config.stop_rel },
             every: config.every,
         })
@@ -369,14 +425,22 @@ impl Experiment {
             .collect()
     }
 
-    /// The learning rates `plan` is tuned over.
+    /// The learning rates `plan` is tuned over, ascending: the grid, plus the
+    /// optimizer's theory step (GD's 2/(mu+L), Theorem 2's step) so that a
+    /// search is never worse than the step the theory prescribes.
     pub fn grid(&self, plan: &Plan) -> Vec<f64> {
-        self.lr_grid.clone().unwrap_or_else(|| default_grid(plan.optimizer, self.quadratic.lambda_max()))
+        let mut grid =
+            self.lr_grid.clone().unwrap_or_else(|| default_grid(plan.optimizer, self.quadratic.lambda_max()));
+        if let Some(lr) = plan.optimizer.theory_step(&self.quadratic, self.problem.eta_adam) {
+            grid.push(lr);
+        }
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        grid
     }
 
     /// Run every step of the grid (calling `progress` before each) and pick
-    /// the best: among runs that reached the stopping gap the fewest steps,
-    /// otherwise the smallest final loss gap; diverged runs rank last.
+    /// the best by the configured [`TuneBy`]; diverged runs rank last.
     /// Errors when every step diverged.
     pub fn tune(&self, plan: &Plan, mut progress: impl FnMut(f64)) -> Result<Tuning> {
         let results: Vec<(f64, Summary)> = self
@@ -396,7 +460,7 @@ impl Experiment {
             })
             .collect();
         let name = plan.optimizer.name();
-        let best = best_run(&results).ok_or_else(|| Error::setting("lr_grid", "is empty"))?;
+        let best = best_run(&results, self.tune_by).ok_or_else(|| Error::setting("lr_grid", "is empty"))?;
         if results[best].1.stopped == Some(Stop::Diverged) {
             return Err(Error::Invalid(format!("{name}: every learning rate of the grid diverged")));
         }
@@ -408,6 +472,7 @@ impl Experiment {
                 optimizer: name.to_string(),
                 lr: *lr,
                 final_rel_gap: s.final_rel_gap(),
+                final_grad_norm: s.final_grad_norm,
                 steps: s.steps,
                 stopped: s.stopped.map(|x| x.name().to_string()),
                 chosen: i == best,
@@ -435,19 +500,29 @@ impl Experiment {
     }
 }
 
-/// The index of the best run: not diverged first, then runs that converged
-/// (fewest steps first), then the rest by final relative loss gap.
-fn best_run(results: &[(f64, Summary)]) -> Option<usize> {
+/// The index of the best run: not diverged first; then, by loss gap, runs
+/// that converged (fewest steps first) and the rest by final relative loss
+/// gap; by gradient norm, the smallest final norm (ties: fewest steps).
+fn best_run(results: &[(f64, Summary)], by: TuneBy) -> Option<usize> {
     let rank = |s: &Summary| {
         let converged = s.stopped == Some(Stop::Converged);
-        (s.stopped == Some(Stop::Diverged), !converged, if converged { s.steps } else { 0 }, s.final_rel_gap())
+        match by {
+            TuneBy::LossGap => {
+                (s.stopped == Some(Stop::Diverged), !converged, if converged { s.steps } else { 0 }, s.final_rel_gap())
+            }
+            TuneBy::GradNorm => (s.stopped == Some(Stop::Diverged), false, 0, s.final_grad_norm),
+        }
     };
     results
         .iter()
         .enumerate()
         .min_by(|a, b| {
             let (ka, kb) = (rank(&a.1 .1), rank(&b.1 .1));
-            ka.0.cmp(&kb.0).then(ka.1.cmp(&kb.1)).then(ka.2.cmp(&kb.2)).then(ka.3.total_cmp(&kb.3))
+            ka.0.cmp(&kb.0)
+                .then(ka.1.cmp(&kb.1))
+                .then(ka.2.cmp(&kb.2))
+                .then(ka.3.total_cmp(&kb.3))
+                .then(a.1 .1.steps.cmp(&b.1 .1.steps))
         })
         .map(|(i, _)| i)
 }
@@ -466,6 +541,7 @@ mod tests {
             optimizers: Vec::new(),
             lr: None,
             lr_grid: None,
+            tune_by: TuneBy::LossGap,
             beta1: 0.9,
             beta2: 0.999,
             iters: 200,
@@ -549,7 +625,8 @@ mod tests {
     #[test]
     fn a_grid_that_only_diverges_is_an_error() {
         let mut c = config(Source::Heterogeneous);
-        c.optimizers = vec!["gd=grid".parse().unwrap()];
+        // sgd-momentum has no theory step that the grid would gain.
+        c.optimizers = vec!["sgd-momentum=grid".parse().unwrap()];
         c.lr_grid = Some(vec![1.0, 10.0]);
         let e = Experiment::new(&c).unwrap();
         assert!(matches!(e.tune(&e.plans[0], |_| {}), Err(Error::Invalid(m)) if m.contains("diverged")));
@@ -575,6 +652,80 @@ mod tests {
             matches!(&err, Error::Setting { setting: "spectra_block", message } if message.contains("m/a, m/b")),
             "{err:?}"
         );
+    }
+
+    /// GD's gradient norm after t steps in closed form: in each block's
+    /// eigenbasis, g_t = Lambda (1 - eta Lambda)^t Q^T w0.
+    fn gd_grad_norm(e: &Experiment, lr: f64, t: u64) -> f64 {
+        let mut sum = 0.0;
+        for (l, b) in e.quadratic.blocks.iter().enumerate() {
+            let w = &e.w0[e.quadratic.range(l)];
+            let d = b.dim();
+            for (k, lambda) in b.eigenvalues.iter().enumerate() {
+                let coord: f64 = (0..d).map(|i| b.q[i * d + k] * w[i]).sum();
+                sum += (lambda * (1.0 - lr * lambda).powi(t as i32) * coord).powi(2);
+            }
+        }
+        sum.sqrt()
+    }
+
+    #[test]
+    fn gd_grid_search_by_grad_norm_picks_the_closed_form_minimum() {
+        let mut c = config(Source::Homogeneous);
+        c.optimizers = vec!["gd=grid".parse().unwrap()];
+        c.lr_grid = Some(log_grid(1e-5, 1e-3, 4).unwrap());
+        c.tune_by = TuneBy::GradNorm;
+        c.stop_rel = 0.0;
+        let e = Experiment::new(&c).unwrap();
+        let grid = e.grid(&e.plans[0]);
+        assert!(grid.contains(&(2.0 / 2001.0)), "GD's theory step is always tried: {grid:?}");
+        let t = e.tune(&e.plans[0], |_| {}).unwrap();
+        assert_eq!(t.records.len(), grid.len());
+        let mut best = (f64::INFINITY, 0.0);
+        for r in &t.records {
+            if r.stopped.as_deref() == Some("diverged") {
+                assert!(r.lr * 2000.0 > 2.0, "only steps above 2/L diverge: {}", r.lr);
+                continue;
+            }
+            let exact = gd_grad_norm(&e, r.lr, r.steps);
+            assert!((r.final_grad_norm - exact).abs() <= 1e-9 * exact, "lr {}: {} vs {exact}", r.lr, r.final_grad_norm);
+            if exact < best.0 {
+                best = (exact, r.lr);
+            }
+        }
+        assert_eq!(t.lr, best.1);
+        assert!(t.lr != 2.0 / 2001.0, "the worst-case-optimal step is not the best after 200 steps");
+    }
+
+    #[test]
+    fn ranking_by_grad_norm_puts_diverged_runs_last() {
+        let s = |final_grad_norm: f64, stopped: Option<Stop>| Summary {
+            steps: 10,
+            loss0: 1.0,
+            final_loss: final_grad_norm,
+            final_grad_norm,
+            stopped,
+        };
+        let runs = [(1.0, s(1e-3, Some(Stop::Diverged))), (2.0, s(0.5, None)), (3.0, s(0.1, None))];
+        assert_eq!(best_run(&runs, TuneBy::GradNorm), Some(2));
+        let runs = [(1.0, s(0.1, Some(Stop::Diverged))), (2.0, s(0.2, Some(Stop::Converged))), (3.0, s(0.0, None))];
+        assert_eq!(best_run(&runs, TuneBy::LossGap), Some(1), "loss gap: converged runs first");
+        assert_eq!(best_run(&runs, TuneBy::GradNorm), Some(2));
+        assert_eq!("grad-norm".parse::<TuneBy>().unwrap(), TuneBy::GradNorm);
+        assert!(matches!("norm".parse::<TuneBy>(), Err(Error::Setting { setting: "tune_by", .. })));
+    }
+
+    #[test]
+    fn log_grids_are_exact_decades() {
+        let g = log_grid(1e-2, 1.0, 2).unwrap();
+        assert_eq!(g.len(), 5);
+        for (x, want) in g.iter().zip([1e-2, 10f64.powf(-1.5), 1e-1, 10f64.powf(-0.5), 1.0]) {
+            assert!((x - want).abs() <= 1e-15 * want, "{x} vs {want}");
+        }
+        assert_eq!(log_grid(0.5, 0.5, 3).unwrap(), [0.5]);
+        for bad in [log_grid(1.0, 0.1, 2), log_grid(0.0, 1.0, 2), log_grid(0.1, 1.0, 0), log_grid(1e-300, 1e300, 100)] {
+            assert!(matches!(bad, Err(Error::Setting { setting: "lr_grid", .. })), "{bad:?}");
+        }
     }
 
     #[test]

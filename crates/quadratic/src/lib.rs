@@ -37,7 +37,7 @@ pub mod stats;
 pub mod theory;
 
 pub use error::{Error, Result};
-pub use experiment::{Experiment, ExperimentConfig};
+pub use experiment::{Experiment, ExperimentConfig, TuneBy};
 pub use optim::{Method, OptSpec, RunOptions, Step, Stop, Summary};
 pub use optimizer::{Optimizer, OptimizerRequest};
 pub use problem::{haar_orthogonal, Block, Quadratic};

@@ -84,6 +84,8 @@ pub struct Summary {
     pub steps: u64,
     pub loss0: f64,
     pub final_loss: f64,
+    /// |grad| at the last point (the last sane one when the run diverged).
+    pub final_grad_norm: f64,
     pub stopped: Option<Stop>,
 }
 
@@ -128,7 +130,13 @@ pub fn run<E>(
         }
         if step.last {
             on_step(&step)?;
-            return Ok(Summary { steps: t, loss0, final_loss: loss, stopped: step.stopped });
+            return Ok(Summary {
+                steps: t,
+                loss0,
+                final_loss: loss,
+                final_grad_norm: step.grad_norm,
+                stopped: step.stopped,
+            });
         }
         // The update w_t -> w_{t+1}.
         let mut w_next = w.clone();
@@ -177,7 +185,13 @@ pub fn run<E>(
             step.last = true;
             step.stopped = Some(Stop::Diverged);
             on_step(&step)?;
-            return Ok(Summary { steps: t, loss0, final_loss: loss, stopped: step.stopped });
+            return Ok(Summary {
+                steps: t,
+                loss0,
+                final_loss: loss,
+                final_grad_norm: step.grad_norm,
+                stopped: step.stopped,
+            });
         }
         on_step(&step)?;
         w = w_next;

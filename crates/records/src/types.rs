@@ -313,6 +313,9 @@ pub struct Tune {
     pub lr: f64,
     /// Loss gap at the end of the run, relative to loss0.
     pub final_rel_gap: f64,
+    /// |grad| at the end of the run (0 in records written before it existed).
+    #[serde(default)]
+    pub final_grad_norm: f64,
     /// Steps run (fewer than --iters when the run stopped early).
     pub steps: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
