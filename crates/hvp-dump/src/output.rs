@@ -161,7 +161,11 @@ fn deciding_args(args: &[String]) -> Vec<String> {
     while let Some(a) = it.next() {
         if a == "-o" || a == "--output" {
             it.next();
-        } else if a != "--resume" && !a.starts_with("--output=") && !(a.starts_with("-o") && !a.starts_with("--")) {
+            continue;
+        }
+        // `--output=FILE` and `-oFILE` name the file in one argument.
+        let names_file = a.starts_with("--output=") || (a.starts_with("-o") && !a.starts_with("--"));
+        if a != "--resume" && !names_file {
             kept.push(a.clone());
         }
     }
