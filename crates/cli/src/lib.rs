@@ -110,6 +110,25 @@ pub fn exit(tool: &str, result: Result<()>) -> ! {
     std::process::exit(code)
 }
 
+/// The memory the kernel could give this process now (`MemAvailable` of
+/// /proc/meminfo, in bytes); None where that cannot be read. Binaries check
+/// the sizes a user asks for against it before any work starts.
+pub fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_mem_available(&text)
+}
+
+fn parse_mem_available(meminfo: &str) -> Option<f64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+/// Bytes as GB with one decimal (`12.3 GB`), for messages about sizes.
+pub fn gigabytes(bytes: f64) -> String {
+    format!("{:.1} GB", bytes / 1e9)
+}
+
 /// How much [`read_records`] saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadSummary {
@@ -262,6 +281,14 @@ mod tests {
         g.entry("b", || "f:3".into(), Vec::new).value.push(3);
         let v: Vec<_> = g.iter().map(|x| (x.key, x.first.as_str(), x.value.clone())).collect();
         assert_eq!(v, vec![("b", "f:1", vec![1, 3]), ("a", "f:2", vec![2])]);
+    }
+
+    #[test]
+    fn mem_available_is_read_in_bytes() {
+        let meminfo = "MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   2048 kB\n";
+        assert_eq!(parse_mem_available(meminfo), Some(2048.0 * 1024.0));
+        assert_eq!(parse_mem_available("MemTotal: 5 kB\n"), None);
+        assert_eq!(gigabytes(12.34e9), "12.3 GB");
     }
 
     #[test]

@@ -217,6 +217,19 @@ pub struct Args {
     #[arg(long)]
     pub label: Option<String>,
 
+    /// Write the records to FILE instead of stdout, each line whole and
+    /// flushed. An existing non-empty FILE is refused unless --resume.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Continue the run whose records are in --output FILE: its `run` record
+    /// must match these arguments (and seed, model, device, dtype, threads);
+    /// a torn last line is dropped, the complete (block, probe) records are
+    /// kept and only the rest is computed, so FILE ends as an uninterrupted
+    /// run's. A missing or empty FILE starts afresh.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+
     // --- TorchScript: a user's own module (kept together for merges) ---
     /// Load a TorchScript module (`torch.jit.save` of a traced or scripted
     /// module) instead of a zoo model; its parameters that require grad are

@@ -2,8 +2,10 @@
 //! a network, as JSON-lines records. Thin: arguments -> `nets` -> records.
 
 mod args;
+mod guards;
 mod list;
 mod messages;
+mod output;
 mod torchscript;
 
 use std::io::IsTerminal;
@@ -73,11 +75,19 @@ fn run(args: &Args) -> Result<()> {
         input: shape_arch.input(),
         paths: args.data_paths.clone(),
     };
+    // Sizes before work: the batch, then one graph's logits (guards.rs).
+    let value_bytes = if kind == tch::Kind::Double { 8.0 } else { 4.0 };
+    let batch_bytes = guards::batch_bytes(&spec.input, spec.batch_size, seq_len, value_bytes);
+    guards::fits(batch_bytes, &format!("--batch-size {} (the batch itself)", spec.batch_size))?;
     let loaded = nets::data::load(&spec, kind).map_err(from_nets)?;
     let (input, classes) = match loaded.shape {
         Shape::Classes { features, classes } => (features, classes),
         Shape::Tokens { vocab } => (0, vocab),
     };
+    let graph = args.micro_batch.map_or(spec.batch_size, |m| m.min(spec.batch_size));
+    let positions = if matches!(loaded.shape, Shape::Tokens { .. }) { seq_len } else { 1 };
+    let what = format!("a graph of {graph} examples (--batch-size, or --micro-batch) for its logits");
+    guards::fits(guards::logits_bytes(graph, positions, classes, value_bytes), &what)?;
     let arch = zoo::arch(name, &opts, input, classes).map_err(from_nets)?;
     let model = nets::models::build(&arch, kind, device, args.init_seed);
     model.net.check(&loaded.batch).map_err(from_nets)?;
@@ -163,12 +173,12 @@ fn dump(
         }
     }
 
-    let mut out = RecordWriter::stdout();
     let mut run = Run::for_tool(TOOL, Some(args.seed));
+    run.args = output::recorded_args(&run.args);
     run.model = Some(label.to_string());
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
-    out.write(&Record::Run(run))?;
+    run.threads = Some(tch::get_num_threads().max(1) as u64);
 
     let task = match args.exact {
         true => Task::Exact,
@@ -176,6 +186,18 @@ fn dump(
     };
     let items = slq::items(blocks.len(), &task);
     let items = &items[shard.map_or(0..items.len(), |s| s.range(items.len()))];
+    // -o FILE and --resume: the items FILE already holds are not run again.
+    let expected: Vec<output::Expected> = items
+        .iter()
+        .map(|it| output::Expected {
+            block: blocks[it.block].name.clone(),
+            probe: it.probe,
+            rows: args.exact.then(|| blocks[it.block].dim()),
+        })
+        .collect();
+    let output::Destination { writer: mut out, done } =
+        output::open(args.output.as_deref(), args.resume, &run, &expected)?;
+    let items = &items[done..];
     let bar = progress_bar(slq::products(blocks, items, &task));
     let progress = |p: Progress| match p {
         Progress::Block(b) => bar.set_message(b.name.clone()),
@@ -216,7 +238,7 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);
-    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} HVPs, eta {eta} {msg}";
+    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} HVPs, {per_sec}, {eta} left {msg}";
     bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
     bar
 }

@@ -16,20 +16,43 @@ pub fn path(case: u8) -> Option<PathBuf> {
 }
 
 pub fn missing_message(case: u8) -> String {
+    // The commands that made the shipped files (testdata/quad/README.md).
     let (what, model, blocks) = if case == 1 {
         (
-            "GPT2's blockwise Hessian spectra (embedding, 3rd query, 3rd value, 3rd MLP fc)",
-            "gpt2",
-            "--block wte --block 'h.2.attn.q' --block 'h.2.attn.v' --block 'h.2.mlp.c_fc'",
+            "GPT2's blockwise Hessian spectra (embedding, a late layer's query, value and MLP fc)",
+            "gpt2-small",
+            "--split-qkv --block wte --block h.1.attn.wq --block h.1.attn.wv --block h.1.mlp.c_fc.weight",
         )
     } else {
-        ("ResNet18's blockwise Hessian spectra (1st-4th convolution layers)", "resnet18", "--block 'conv*' ...")
+        (
+            "ResNet18's blockwise Hessian spectra (1st-4th convolution layers)",
+            "resnet18-narrow",
+            "--block conv1.weight --block layer1.0.conv1.weight --block layer1.0.conv2.weight \
+             --block layer1.1.conv1.weight",
+        )
     };
     format!(
         "case {case} samples eigenvalues from {what}; its default spectra file (testdata/quad/) was not found next to the sources. \
          Make one with our own pipeline and pass it with --spectra, e.g.\n  \
-         hvp-dump --model {model} {blocks} | slq-density > testdata/quad/{model}-blocks.density.jsonl\n  \
-         quad-sim --case {case} --spectra testdata/quad/{model}-blocks.density.jsonl\n\
-         (block names as hvp-dump prints them; --spectra-block NAME picks blocks from a larger file)"
+         hvp-dump --model {model} {blocks} | slq-density --grid-size 2 > {model}.density.jsonl\n  \
+         quad-sim --case {case} --spectra {model}.density.jsonl\n\
+         (block names as `hvp-dump --model {model} --list-blocks` prints them; --spectra-block NAME picks blocks from a larger file)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hint's commands are the ones that made the shipped files
+    /// (testdata/quad/README.md), with names hvp-dump accepts.
+    #[test]
+    fn the_missing_file_hint_names_blocks_that_exist() {
+        let one = missing_message(1);
+        assert!(one.contains("--model gpt2-small --split-qkv --block wte --block h.1.attn.wq --block h.1.attn.wv"));
+        assert!(!one.contains("attn.q'"), "{one}");
+        let two = missing_message(2);
+        assert!(two.contains("--model resnet18-narrow --block conv1.weight --block layer1.0.conv1.weight"), "{two}");
+        assert!(two.contains("--block layer1.0.conv2.weight --block layer1.1.conv1.weight"), "{two}");
+    }
 }

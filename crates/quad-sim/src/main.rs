@@ -146,6 +146,34 @@ fn cli_error(e: quadratic::Error) -> Error {
 }
 
 /// Where the eigenvalues come from: --case and --spectra.
+/// Bytes the dense blocks take at their peak: every block's H_l and Q_l,
+/// plus one block's Gaussian matrix, Gram-Schmidt columns and Q^T scratch.
+fn dense_bytes(blocks: usize, dim: usize) -> f64 {
+    8.0 * (dim as f64).powi(2) * (2.0 * blocks as f64 + 3.0)
+}
+
+/// Refuse dimensions whose dense blocks cannot fit in the memory available.
+fn check_dimensions(args: &Args, source: &Source, densities: usize) -> Result<()> {
+    use quadratic::experiment::{CLUSTER_BLOCKS, CLUSTER_BLOCK_DIM, SPECTRA_BLOCK_DIM};
+    let (blocks, dim) = match source {
+        Source::Spectra { picks, .. } => {
+            let available = if picks.is_empty() { densities } else { picks.len() };
+            (args.blocks.unwrap_or(available).min(available), args.block_dim.unwrap_or(SPECTRA_BLOCK_DIM))
+        }
+        _ => (args.blocks.unwrap_or(CLUSTER_BLOCKS), args.block_dim.unwrap_or(CLUSTER_BLOCK_DIM)),
+    };
+    let need = dense_bytes(blocks, dim);
+    match cli::available_memory() {
+        Some(have) if need > have => Err(Error::invalid(format!(
+            "--block-dim {dim} with {blocks} blocks needs about {} for the dense {dim} x {dim} blocks, \
+             more than the {} available",
+            cli::gigabytes(need),
+            cli::gigabytes(have)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn source(args: &Args) -> Result<Source> {
     if args.spectra.is_none() && !args.spectra_blocks.is_empty() {
         return Err(Error::usage("--spectra-block needs --spectra FILE"));
@@ -191,8 +219,14 @@ fn log_grid(spec: &str) -> Result<Vec<f64>> {
 }
 
 fn run(args: &Args) -> Result<()> {
+    let source = source(args)?;
+    let densities = match &source {
+        Source::Spectra { file, .. } => file.len(),
+        _ => 0,
+    };
+    check_dimensions(args, &source, densities)?;
     let config = ExperimentConfig {
-        source: source(args)?,
+        source,
         kappa: args.kappa,
         blocks: args.blocks,
         block_dim: args.block_dim,

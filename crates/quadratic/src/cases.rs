@@ -155,11 +155,23 @@ pub fn block_names(n: usize) -> Vec<String> {
     (1..=n).map(|l| format!("b{l}")).collect()
 }
 
-/// The condition number the cases are scaled to: finite and above 1.
+/// The largest condition number accepted: gradients reach kappa |w0_i| and
+/// are squared (Adam's v, norms), and 1e150^2 = 1e300 leaves f64 room for
+/// sums over 1e8 coordinates; at 1e154 the squares already overflow and the norms of
+/// the `problem` record would be Inf.
+pub const KAPPA_MAX: f64 = 1e150;
+
+/// The condition number the cases are scaled to: finite, above 1, at most
+/// [`KAPPA_MAX`].
 pub fn check_kappa(kappa: f64) -> Result<f64> {
-    if kappa.is_finite() && kappa > 1.0 {
-        Ok(kappa)
-    } else {
+    if !(kappa.is_finite() && kappa > 1.0) {
         Err(Error::setting("kappa", format!("must be finite and > 1, got {kappa}")))
+    } else if kappa > KAPPA_MAX {
+        Err(Error::setting(
+            "kappa",
+            format!("{kappa:e} is above {KAPPA_MAX:e}: the squared gradients (kappa^2 |w|^2) would overflow f64"),
+        ))
+    } else {
+        Ok(kappa)
     }
 }

@@ -45,6 +45,15 @@ impl SpectraFile {
         Ok(())
     }
 
+    /// How many blocks the file holds.
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
     /// The blocks named in `picks` (`block` or `model/block`), in that
     /// order; all blocks when `picks` is empty.
     fn pick(&self, picks: &[String]) -> Result<Vec<&(String, Density)>> {

@@ -39,6 +39,10 @@ pub struct Run {
     pub device: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dtype: Option<String>,
+    /// CPU threads the run used (resolved: never 0), for tools whose output
+    /// may depend on it in the last bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
 }
 
 impl Run {
@@ -52,6 +56,7 @@ impl Run {
             model: None,
             device: None,
             dtype: None,
+            threads: None,
         }
     }
 }
