@@ -234,7 +234,7 @@ pub struct Args {
     /// Load a TorchScript module (`torch.jit.save` of a traced or scripted
     /// module) instead of a zoo model; its parameters that require grad are
     /// the blocks, under their own names.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "widths", "layer_scale", "layers", "checkpoint", "save_weights", "save_batch"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "widths", "layer_scale", "layers", "save_weights", "save_batch"])]
     pub torchscript: Option<PathBuf>,
 
     /// --torchscript: the Hessian batch as safetensors, tensors `input` (or

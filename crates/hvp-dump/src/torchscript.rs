@@ -22,18 +22,7 @@ pub struct Reads(pub Input);
 impl std::str::FromStr for Reads {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("unknown `{s}` (expected features, image:SIZE or tokens)");
-        match s {
-            "features" => Ok(Reads(Input::Features)),
-            "tokens" => Ok(Reads(Input::Tokens)),
-            _ => {
-                let size: i64 = s.strip_prefix("image:").ok_or_else(bad)?.parse().map_err(|_| bad())?;
-                if size < 1 {
-                    return Err(format!("image size must be positive, got `{s}`"));
-                }
-                Ok(Reads(Input::Image { size }))
-            }
-        }
+        Input::parse_reads(s).map(Reads)
     }
 }
 
@@ -43,6 +32,10 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
     let train = args.bn == Some(BnMode::Batch);
     let mut module = TorchScript::load(path, device, dtype, args.loss.unwrap_or(Loss::CrossEntropy), train)
         .map_err(|e| from_nets(e).with_hint(&format!("--torchscript {}", path.display())))?;
+    if let Some(ckpt) = &args.checkpoint {
+        nets::checkpoint::load_named(&module.checkpoint_tensors(), ckpt)
+            .map_err(|e| from_nets(e).with_hint(&format!("--checkpoint {}", ckpt.display())))?;
+    }
     let Some(blocks) = crate::choose_blocks(args, &units_of(module.named_parameters(), args.split_qkv))? else {
         return Ok(());
     };

@@ -12,10 +12,14 @@ use crate::params::named_variables;
 /// Write every parameter and buffer (BatchNorm running statistics), on the
 /// CPU in its own dtype, to a safetensors file.
 pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
-    let named: Vec<(String, Tensor)> = named_variables(vs)
-        .into_iter()
-        .map(|(n, t)| (n, t.detach().to_device(tch::Device::Cpu).contiguous()))
-        .collect();
+    save_named(&named_variables(vs), path)
+}
+
+/// Write named tensors (a loaded module's, say), on the CPU in their own
+/// dtypes, to a safetensors file.
+pub fn save_named(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
+    let named: Vec<(String, Tensor)> =
+        tensors.iter().map(|(n, t)| (n.clone(), t.detach().to_device(tch::Device::Cpu).contiguous())).collect();
     Tensor::write_safetensors(&named, path)
         .map_err(|e| Error::invalid(format!("cannot write weights to {}: {e}", path.display())))
 }
@@ -27,15 +31,20 @@ pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
 /// `transformer.wte.weight` (tied weights), and torchvision's BatchNorm
 /// counters `*.num_batches_tracked`.
 pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
+    load_named(&named_variables(vs), path)
+}
+
+/// Load weights by name into `params` (tensors sharing storage with a
+/// network's own), with [`load`]'s checks and leniencies.
+pub fn load_named(params: &[(String, Tensor)], path: &Path) -> Result<()> {
     let file = Tensor::read_safetensors(path)
         .map_err(|e| Error::invalid(format!("cannot read checkpoint {}: {e}", path.display())))?;
     let mut file: Vec<(String, Tensor)> =
         file.into_iter().map(|(n, t)| (n.strip_prefix("_orig_mod.").map(str::to_string).unwrap_or(n), t)).collect();
     file.sort_by(|a, b| a.0.cmp(&b.0));
-    let params = named_variables(vs);
     let mut missing = Vec::new();
     let mut misshaped = Vec::new();
-    for (name, t) in &params {
+    for (name, t) in params {
         match file.iter().find(|(n, _)| n == name) {
             None => missing.push(name.clone()),
             Some((_, f)) if f.size() != t.size() => {
@@ -64,8 +73,9 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<()> {
         return Err(Error::invalid(msg));
     }
     let _guard = tch::no_grad_guard();
-    for (name, t) in &params {
-        let (_, f) = file.iter().find(|(n, _)| n == name).unwrap();
+    for (name, t) in params {
+        // Every name was found above.
+        let Some((_, f)) = file.iter().find(|(n, _)| n == name) else { continue };
         let mut t = t.shallow_clone();
         t.f_copy_(&f.to_kind(t.kind()).to_device(t.device()))
             .map_err(|e| Error::invalid(format!("checkpoint {}: tensor {name}: {e}", path.display())))?;

@@ -35,19 +35,25 @@ Same arguments, seed and --threads give byte-identical records and checkpoints o
 Checkpoints (--save-at F1,F2,... with --save-dir DIR): after round(F x steps) updates, \
 DIR/{label}-{optimizer}-lr{lr}-step{N}.safetensors (lr as Rust prints it: 0.001, 0.1), every \
 parameter and buffer under the zoo's names, loadable as they are by \
-`hvp-dump --model M --checkpoint FILE` (with the same model options).",
+`hvp-dump --model M --checkpoint FILE` (with the same model options).
+
+--torchscript FILE trains a user's TorchScript module the same way (docs/torchscript.md): its batches \
+from --inputs FILE (safetensors; also the held-out set) or from --data with --reads; its checkpoints \
+hold every parameter under the module's own names, loadable by \
+`hvp-dump --torchscript FILE --checkpoint CKPT` and by `nn-train --torchscript FILE --checkpoint CKPT`.",
     after_help = "Examples:
   nn-train --model mlp --optimizer sgd --lr 0.01 --epochs 1 --batch-size 128
   nn-train --model mlp --layer-scale 4 --optimizer adam --lr-grid 1e-4,1e-3,1e-2,1e-1 --epochs 1
   nn-train --model gpt2-small --optimizer adamw --lr 1e-3 --schedule cosine --warmup 20 --steps 400 --clip 1
   nn-train --model resnet18-narrow --optimizer sgd --lr 0.1 --steps 300 --save-at 0,0.25,0.5,1 --save-dir ckpt
   hvp-dump --model resnet18-narrow --checkpoint ckpt/resnet18-narrow-sgd-lr0.1-step75.safetensors --block all
+  nn-train --torchscript net.pt --inputs batch.safetensors --optimizer sgd --lr 0.1 --steps 50 --batch-size 16
   nn-train --model vgg-small --data npy --data-path my-images/ --optimizer adamw --lr 1e-3 --steps 200"
 )]
 pub struct Args {
     /// Model from the zoo (`hvp-dump --list-models` lists them).
-    #[arg(long)]
-    pub model: String,
+    #[arg(long, required_unless_present = "torchscript")]
+    pub model: Option<String>,
 
     /// sgd (momentum --momentum, PyTorch's rule), adam or adamw (decoupled weight decay).
     #[arg(long)]
@@ -187,4 +193,32 @@ pub struct Args {
     /// The `model` field of the records and the checkpoints' prefix (default: the model's name).
     #[arg(long)]
     pub label: Option<String>,
+
+    /// Start from these weights (safetensors, by name: a checkpoint of
+    /// nn-train or hvp-dump --save-weights) instead of --init-seed's.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+
+    // --- TorchScript: a user's own module (kept together for merges) ---
+    /// Train a TorchScript module (`torch.jit.save` of a traced or scripted
+    /// module; see docs/torchscript.md) instead of a zoo model: its
+    /// parameters that require grad, under their own names.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "widths", "layer_scale", "layers", "bn"])]
+    pub torchscript: Option<PathBuf>,
+
+    /// --torchscript: the training set as safetensors, tensors `input` (or
+    /// `input.0`, `input.1`, ...) and `target`, examples along the first
+    /// dimension; it is also the held-out set.
+    #[arg(long, value_name = "FILE", requires = "torchscript")]
+    pub inputs: Option<PathBuf>,
+
+    /// --torchscript: the loss: cross-entropy (default), mse or module
+    /// (as for hvp-dump --torchscript).
+    #[arg(long, requires = "torchscript")]
+    pub loss: Option<nets::models::Loss>,
+
+    /// --torchscript with --data instead of --inputs: what forward reads:
+    /// `features`, `image:S` or `tokens` (with --seq-len).
+    #[arg(long, value_name = "WHAT", conflicts_with = "inputs", requires = "torchscript", value_parser = nets::data::Input::parse_reads)]
+    pub reads: Option<nets::data::Input>,
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod messages;
+mod trainee;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use records::{Best, Record, RecordWriter, Run, Step, TrainSummary};
 
 use args::{Args, TOOL};
 use messages::from_nets;
+use trainee::{Script, Trainee};
 
 /// What can stop a training run: the library, or writing its records.
 enum Stop {
@@ -107,35 +109,22 @@ fn total_steps(args: &Args, data: &TrainData) -> Result<u64> {
 fn run(args: &Args) -> Result<()> {
     let rates: Vec<f64> = args.lr_grid.clone().or(args.lr.map(|r| vec![r])).unwrap_or_default();
     check_flags(args, &rates)?;
-    let entry = zoo::zoo_entry(&args.model).map_err(from_nets)?;
     let kind = nets::parse_dtype(&args.dtype).map_err(from_nets)?;
     let device = nets::parse_device(&args.device).map_err(from_nets)?;
     let opts =
         ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
-
-    // Data first: the vocabulary sizes the model.
-    let shape_arch = zoo::arch(&args.model, &opts, 784, 2).map_err(from_nets)?;
-    let context = shape_arch.block_size();
-    let seq_len = args.seq_len.or(context).unwrap_or(0);
-    if let Some(c) = context.filter(|c| seq_len > *c) {
-        return Err(Error::usage(format!("--seq-len {seq_len} exceeds the model's context {c}")));
-    }
-    let spec = BatchSpec {
-        kind: args.data.unwrap_or(entry.default_data),
-        dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
-        batch_size: args.synthetic_examples,
-        seq_len,
-        seed: args.data_seed,
-        synthetic_vocab: args.vocab,
-        input: shape_arch.input(),
-        paths: args.data_paths.clone(),
+    let (data, source, name) = match (&args.torchscript, &args.model) {
+        (Some(path), _) => {
+            let script = trainee::script(args, path, kind, device)?;
+            let stem = path.file_stem().map_or_else(|| "torchscript".into(), |s| s.to_string_lossy().into_owned());
+            (script.data(args)?, Source::Script(script), stem)
+        }
+        (None, Some(model)) => {
+            let (data, arch) = zoo_data(args, model, &opts, kind)?;
+            (data, Source::Zoo(arch), model.clone())
+        }
+        (None, None) => return Err(Error::usage("give --model or --torchscript")),
     };
-    let data = nets::data::load_split(&spec, kind).map_err(from_nets)?;
-    let (input, classes) = match data.shape {
-        Shape::Classes { features, classes } => (features, classes),
-        Shape::Tokens { vocab } => (0, vocab),
-    };
-    let arch = zoo::arch(&args.model, &opts, input, classes).map_err(from_nets)?;
     let steps = total_steps(args, &data)?;
     let save_at = train::steps_at(&args.save_at, steps).map_err(from_nets)?;
     if args.threads > 0 {
@@ -164,7 +153,7 @@ fn run(args: &Args) -> Result<()> {
     }
     let heldout = HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
 
-    let label = args.label.clone().unwrap_or_else(|| args.model.clone());
+    let label = args.label.clone().unwrap_or(name);
     let opt_name = args.optimizer.name();
     let mut out = RecordWriter::stdout();
     let mut run = Run::for_tool(TOOL, Some(args.seed));
@@ -179,10 +168,17 @@ fn run(args: &Args) -> Result<()> {
     for &lr in &rates {
         cfg.lr = lr;
         bar.set_message(format!("{opt_name} lr {lr}"));
-        let model = nets::models::build(&arch, kind, device, args.init_seed);
-        model.net.check(&data.train.batch(&[0], 0).map_err(from_nets)?).map_err(from_nets)?;
-        let params = nets::params::named_parameters(&model.vs);
-        let outcome = train::train(model.net.as_ref(), &params, &data, &heldout, &cfg, device, |event| match event {
+        let model = match &source {
+            Source::Zoo(arch) => Trainee::Zoo(nets::models::build(arch, kind, device, args.init_seed)),
+            Source::Script(script) => Trainee::Script(script.load()?.0),
+        };
+        if let Some(p) = &args.checkpoint {
+            model.load(p)?;
+        }
+        let first = data.train.batch(&[0], 0).map_err(from_nets)?.to(device);
+        model.net().check(&first).map_err(from_nets)?;
+        let params = model.params();
+        let outcome = train::train(model.net(), &params, &data, &heldout, &cfg, device, |event| match event {
             Event::Step(s) => {
                 bar.inc(cfg.log_every.min(s.step));
                 out.write(&Record::Step(Step {
@@ -202,7 +198,7 @@ fn run(args: &Args) -> Result<()> {
             Event::Checkpoint { step } => {
                 let dir = args.save_dir.clone().unwrap_or_else(|| PathBuf::from("."));
                 let path = dir.join(format!("{label}-{opt_name}-lr{lr}-step{step}.safetensors"));
-                nets::checkpoint::save(&model.vs, &path).map_err(Stop::Nets)
+                model.save(&path).map_err(Stop::Nets)
             }
         })
         .map_err(Error::from)?;
@@ -250,6 +246,41 @@ fn run(args: &Args) -> Result<()> {
         diverged: diverged as u64,
     }))?;
     Ok(())
+}
+
+/// How each run's network is made.
+enum Source {
+    Zoo(nets::models::Arch),
+    Script(Script),
+}
+
+/// A zoo model's training data (read first: the vocabulary sizes the
+/// model) and its architecture.
+fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> Result<(TrainData, nets::models::Arch)> {
+    let entry = zoo::zoo_entry(model).map_err(from_nets)?;
+    let shape_arch = zoo::arch(model, opts, 784, 2).map_err(from_nets)?;
+    let context = shape_arch.block_size();
+    let seq_len = args.seq_len.or(context).unwrap_or(0);
+    if let Some(c) = context.filter(|c| seq_len > *c) {
+        return Err(Error::usage(format!("--seq-len {seq_len} exceeds the model's context {c}")));
+    }
+    let spec = BatchSpec {
+        kind: args.data.unwrap_or(entry.default_data),
+        dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
+        batch_size: args.synthetic_examples,
+        seq_len,
+        seed: args.data_seed,
+        synthetic_vocab: args.vocab,
+        input: shape_arch.input(),
+        paths: args.data_paths.clone(),
+    };
+    let data = nets::data::load_split(&spec, kind).map_err(from_nets)?;
+    let (input, classes) = match data.shape {
+        Shape::Classes { features, classes } => (features, classes),
+        Shape::Tokens { vocab } => (0, vocab),
+    };
+    let arch = zoo::arch(model, opts, input, classes).map_err(from_nets)?;
+    Ok((data, arch))
 }
 
 /// A progress bar over `total` updates on a terminal, else a hidden one.

@@ -69,6 +69,25 @@ pub enum Input {
     MaskedLm,
 }
 
+impl Input {
+    /// What a loaded module's forward reads from a data set, in a tool's
+    /// words: `features`, `image:SIZE` or `tokens`.
+    pub fn parse_reads(s: &str) -> std::result::Result<Input, String> {
+        let bad = || format!("unknown `{s}` (expected features, image:SIZE or tokens)");
+        match s {
+            "features" => Ok(Input::Features),
+            "tokens" => Ok(Input::Tokens),
+            _ => {
+                let size: i64 = s.strip_prefix("image:").ok_or_else(bad)?.parse().map_err(|_| bad())?;
+                if size < 1 {
+                    return Err(format!("image size must be positive, got `{s}`"));
+                }
+                Ok(Input::Image { size })
+            }
+        }
+    }
+}
+
 /// How the Hessian batch is chosen.
 #[derive(Debug, Clone)]
 pub struct BatchSpec {

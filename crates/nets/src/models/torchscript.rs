@@ -147,6 +147,13 @@ impl TorchScript {
         self.module.named_parameters().unwrap_or_default().into_iter().filter(|(_, t)| t.requires_grad()).collect()
     }
 
+    /// Every parameter, frozen ones too, under the module's own names: what a
+    /// checkpoint holds. (Buffers are not listed: tch 0.26's `CModule` offers
+    /// no `named_buffers`; they stay as exported, in the `.pt`.)
+    pub fn checkpoint_tensors(&self) -> Vec<(String, Tensor)> {
+        self.module.named_parameters().unwrap_or_default()
+    }
+
     pub fn kind(&self) -> Kind {
         self.kind
     }
