@@ -197,11 +197,13 @@ fn the_run_record_states_the_threads_used() {
 
 #[test]
 fn a_batch_beyond_memory_is_refused_before_any_work() {
-    // 10^8 sequences of gpt2-small's context 32: their ids and targets alone
-    // are 51.2 GB (this used to abort with exit 134).
+    // 10^11 sequences of gpt2-small's context 32: their ids and targets alone
+    // are 51.2 TB, beyond any machine that runs this test (10^8 sequences,
+    // 51.2 GB, used to abort with exit 134).
     let args =
-        ["--model", "gpt2-small", "--block", "wte", "--probes", "1", "--steps", "2", "--batch-size", "100000000"];
-    let out = hvp_dump(&args).fails_with(1, &["--batch-size 100000000 (the batch itself) needs at least", "available"]);
+        ["--model", "gpt2-small", "--block", "wte", "--probes", "1", "--steps", "2", "--batch-size", "100000000000"];
+    let out =
+        hvp_dump(&args).fails_with(1, &["--batch-size 100000000000 (the batch itself) needs at least", "available"]);
     assert!(out.stdout.is_empty(), "records before the refusal: {}", out.stdout);
     // 10^5 sequences of 32 ids are 51 MB, but one graph's logits over a
     // 50,000-token vocabulary are 3 x 10^5 x 32 x 50,000 x 4 bytes = 1.9 TB.
