@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig1-training fig-js0-gap
 
 all: build
 
@@ -28,6 +28,8 @@ help:
 	@echo "  table3-trained  JS0 at initialization with bootstrap intervals, c = 1..15"
 	@echo "  fig10      paper Figure 10: SGD vs AdamW on the CNNs (nn-train)"
 	@echo "  fig11      paper Figure 11: SGD vs AdamW on the Transformers (nn-train)"
+	@echo "  fig1-training  paper Figure 1: full-Hessian spectra at 0/25/50/100% of training"
+	@echo "  fig-js0-gap    beyond the paper: JS0 at init against the SGD-AdamW gap"
 
 setup:
 	@scripts/setup
@@ -210,12 +212,30 @@ CLIP_gpt2-small := --clip 1
 FIG10_MODELS := resnet18-narrow vgg-small
 FIG11_MODELS := vit-small bert-small gpt2-small
 
-$(OUT)/train-%.jsonl: | build
+# Labels: a zoo model's name, or mlp-cN (the MLP with --layer-scale N).
+GAP_MLP_SCALES ?= 1 2 4 8
+GAP_ZOO ?= gpt2-small resnet18-narrow vgg-small vit-small bert-small
+$(foreach m,$(FIG10_MODELS) $(FIG11_MODELS) $(GAP_ZOO) mlp,$(eval MODEL_$(m) := $(m)))
+$(foreach c,$(GAP_MLP_SCALES),$(eval MODEL_mlp-c$(c) := mlp)$(eval SCALE_mlp-c$(c) := --layer-scale $(c)))
+
+# SGD then AdamW over their grids for label $(1) at batch $(2); a grid in
+# which every rate diverged writes no `best` record (nn-train exits 1) and
+# the other optimizer still runs.
+define sgd_vs_adamw
 	@mkdir -p $(OUT)
-	( $(NN_TRAIN) --model $* --optimizer sgd --lr-grid $(SGD_GRID) --steps $(TRAIN_STEPS) --batch-size 32 \
-	    --eval-every 25 --eval-examples 256 --log-every 25 $(CLIP_$*) && \
-	  $(NN_TRAIN) --model $* --optimizer adamw --lr-grid $(ADAMW_GRID) --steps $(TRAIN_STEPS) --batch-size 32 \
-	    --eval-every 25 --eval-examples 256 --log-every 25 $(CLIP_$*) ) > $@.part && mv $@.part $@
+	for opt in sgd adamw; do \
+	  if [ $$opt = sgd ]; then grid=$(SGD_GRID); else grid=$(ADAMW_GRID); fi; \
+	  $(NN_TRAIN) --model $(MODEL_$(1)) $(SCALE_$(1)) --label $(1) --optimizer $$opt --lr-grid $$grid \
+	    --steps $(TRAIN_STEPS) --batch-size $(2) --eval-every 25 --eval-examples 256 --log-every 25 \
+	    $(CLIP_$(MODEL_$(1))) || echo "$(1): every $$opt rate diverged at batch $(2)" >&2; \
+	done > $@.part && mv $@.part $@
+endef
+
+# Keep the runs: make would delete them as intermediates of curves-%.csv.
+.PRECIOUS: $(OUT)/train-%.jsonl $(OUT)/train-small-batch-%.jsonl $(OUT)/js0-%.csv $(OUT)/fig1-training-%.jsonl
+
+$(OUT)/train-%.jsonl: | build
+	$(call sgd_vs_adamw,$*,32)
 
 # Rows model,optimizer,lr,step,heldout_loss of each optimizer's best rate.
 $(OUT)/curves-%.csv: $(OUT)/train-%.jsonl
@@ -230,3 +250,62 @@ fig11: $(FIG11_MODELS:%=$(OUT)/curves-%.csv)
 	cat $^ > $(OUT)/fig11.csv
 	gnuplot -e "in='$(OUT)/fig11.csv'; models='$(FIG11_MODELS)'; out='$(OUT)/fig11.png'" scripts/gnuplot/curves.gp
 	@echo "wrote $(OUT)/fig11.png"
+
+# Paper Figure 1 (not the `fig1` target above, which is Figures 1/3 at
+# initialization): the full Hessian's spectrum (`--block all`, every
+# parameter) of a CNN and a Transformer at 0, 25, 50 and 100% of training
+# (AdamW at FIG1T_LR, TRAIN_STEPS updates at batch 32), eigenvalues divided
+# by the 10th largest as the paper plots them.
+FIG1T_MODELS ?= resnet18-narrow gpt2-small
+FIG1T_LR ?= 1e-3
+FIG1T_FRACTIONS := 0 0.25 0.5 1
+$(OUT)/fig1-training-%.jsonl: | build
+	@mkdir -p $(OUT)/ckpt-$*
+	$(NN_TRAIN) --model $* --optimizer adamw --lr $(FIG1T_LR) --steps $(TRAIN_STEPS) --batch-size 32 \
+	  --eval-every $(TRAIN_STEPS) --eval-examples 256 --log-every 25 $(CLIP_$*) \
+	  --save-at 0,0.25,0.5,1 --save-dir $(OUT)/ckpt-$* > $(OUT)/fig1-training-$*.train.jsonl
+	for f in $(FIG1T_FRACTIONS); do \
+	  n=$$(awk -v f=$$f -v s=$(TRAIN_STEPS) 'BEGIN { printf "%d", f * s + 0.5 }'); \
+	  ls $(OUT)/ckpt-$*/*-step$$n.safetensors > /dev/null || exit 1; \
+	  $(RELEASE)/hvp-dump --model $* --checkpoint $$(ls $(OUT)/ckpt-$*/*-step$$n.safetensors) --block all \
+	    --probes 2 --steps 30 --threads 1 --label "$* at $$f" || exit 1; \
+	done > $@.part && mv $@.part $@
+
+fig1-training: $(FIG1T_MODELS:%=$(OUT)/fig1-training-%.jsonl)
+	cat $^ | $(RELEASE)/slq-density --normalize kth --rank 10 --sigma-mode relative --sigma-rel 0.01 --format csv > $(OUT)/fig1-training.csv
+	gnuplot -e "in='$(OUT)/fig1-training.csv'; models='$(FIG1T_MODELS)'; out='$(OUT)/fig1-training.png'" scripts/gnuplot/fig1-training.gp
+	@echo "wrote $(OUT)/fig1-training.png"
+
+# Beyond the paper: does JS0 at initialization predict the SGD-AdamW gap?
+# For each label (GAP_ZOO and the MLP at GAP_MLP_SCALES): JS0 with its
+# bootstrap 90% interval (block-js --bootstrap 100, 4 probes x 40 Lanczos
+# steps, weight blocks as in table1), and the gap = SGD's best final
+# held-out loss minus AdamW's (grids as fig10/11, TRAIN_STEPS updates, 256
+# held-out examples) at batch 32 (the fig10/11 runs) and GAP_SMALL_BATCH.
+GAP_SMALL_BATCH ?= 8
+GAP_LABELS = $(GAP_MLP_SCALES:%=mlp-c%) $(GAP_ZOO)
+JS_BLOCKS_mlp := $(MLP_BLOCKS)
+JS_BLOCKS_gpt2-small := $(GPT_BLOCKS)
+$(foreach m,resnet18-narrow vgg-small vit-small bert-small,$(eval JS_BLOCKS_$(m) := $(BLOCKS_$(m))))
+
+$(OUT)/js0-%.csv: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model $(MODEL_$*) $(SCALE_$*) $(JS_BLOCKS_$(MODEL_$*)) --label $* --probes 4 --steps 40 --threads 1 \
+	  | $(RELEASE)/slq-density | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
+	  | jq -r 'select(.type=="heterogeneity") | [.model, .value, .ci90[0], .ci90[1]] | @csv' | tr -d '"' > $@.part && mv $@.part $@
+
+$(OUT)/train-small-batch-%.jsonl: | build
+	$(call sgd_vs_adamw,$*,$(GAP_SMALL_BATCH))
+
+# Rows label,batch,optimizer,lr,final held-out loss of each `best` record.
+$(OUT)/gap-%.csv: $(OUT)/train-%.jsonl $(OUT)/train-small-batch-%.jsonl
+	( jq -r 'select(.type=="best") | [.model, 32, .optimizer, .lr, .final_heldout_loss] | @csv' $(OUT)/train-$*.jsonl; \
+	  jq -r 'select(.type=="best") | [.model, $(GAP_SMALL_BATCH), .optimizer, .lr, .final_heldout_loss] | @csv' $(OUT)/train-small-batch-$*.jsonl ) \
+	  | tr -d '"' > $@
+
+fig-js0-gap: $(GAP_LABELS:%=$(OUT)/js0-%.csv) $(GAP_LABELS:%=$(OUT)/gap-%.csv)
+	cat $(GAP_LABELS:%=$(OUT)/js0-%.csv) > $(OUT)/js0-init.csv
+	cat $(GAP_LABELS:%=$(OUT)/gap-%.csv) > $(OUT)/gap-best.csv
+	.venv/bin/python scripts/js0_gap.py $(OUT)/js0-init.csv $(OUT)/gap-best.csv $(OUT)/js0-gap.csv | tee $(OUT)/js0-gap.txt
+	gnuplot -e "in='$(OUT)/js0-gap.csv'; batches='$(GAP_SMALL_BATCH) 32'; out='$(OUT)/js0-gap.png'" scripts/gnuplot/js0-gap.gp
+	@echo "wrote $(OUT)/js0-gap.png"
