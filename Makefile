@@ -235,7 +235,7 @@ define sgd_vs_adamw
 endef
 
 # Keep the runs: make would delete them as intermediates of curves-%.csv.
-.PRECIOUS: $(OUT)/train-%.jsonl $(OUT)/train-small-batch-%.jsonl $(OUT)/js0-%.csv $(OUT)/fig1-training-%.jsonl
+.PRECIOUS: $(OUT)/train-%.jsonl $(OUT)/train-small-batch-%.jsonl $(OUT)/init-%.tridiag.jsonl $(OUT)/js0-%.csv $(OUT)/fig1-training-%.jsonl
 
 $(OUT)/train-%.jsonl: | build
 	$(call sgd_vs_adamw,$*,32)
@@ -282,20 +282,28 @@ fig1-training: $(FIG1T_MODELS:%=$(OUT)/fig1-training-%.jsonl)
 # Beyond the paper: does JS0 at initialization predict the SGD-AdamW gap?
 # For each label (GAP_ZOO and the MLP at GAP_MLP_SCALES): JS0 with its
 # bootstrap 90% interval (block-js --bootstrap 100, 4 probes x 40 Lanczos
-# steps, weight blocks as in table1), and the gap = SGD's best final
-# held-out loss minus AdamW's (grids as fig10/11, TRAIN_STEPS updates, 256
-# held-out examples) at batch 32 (the fig10/11 runs) and GAP_SMALL_BATCH.
+# steps, weight blocks as in table1; two smoothings, see js0-%.csv), and
+# the gap = SGD's best final held-out loss minus AdamW's (grids as
+# fig10/11, TRAIN_STEPS updates, 256 held-out examples) at batch 32 (the
+# fig10/11 runs) and GAP_SMALL_BATCH. Rank correlation: scripts/js0_gap.py.
 GAP_SMALL_BATCH ?= 8
 GAP_LABELS = $(GAP_MLP_SCALES:%=mlp-c%) $(GAP_ZOO)
 JS_BLOCKS_mlp := $(MLP_BLOCKS)
 JS_BLOCKS_gpt2-small := $(GPT_BLOCKS)
 $(foreach m,resnet18-narrow vgg-small vit-small bert-small,$(eval JS_BLOCKS_$(m) := $(BLOCKS_$(m))))
 
-$(OUT)/js0-%.csv: | build
+$(OUT)/init-%.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
 	$(RELEASE)/hvp-dump --model $(MODEL_$*) $(SCALE_$*) $(JS_BLOCKS_$(MODEL_$*)) --label $* --probes 4 --steps 40 --threads 1 \
-	  | $(RELEASE)/slq-density | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
-	  | jq -r 'select(.type=="heterogeneity") | [.model, .value, .ci90[0], .ci90[1]] | @csv' | tr -d '"' > $@.part && mv $@.part $@
+	  > $@.part && mv $@.part $@
+
+# Row label,JS0,lo,hi (the paper's absolute smoothing width),JS0,lo,hi
+# (eigenvalues divided by each block's 10th largest, width 1% of it).
+JS0_ROW := jq -r 'select(.type=="heterogeneity") | [.value, .ci90[0], .ci90[1]] | @csv'
+$(OUT)/js0-%.csv: $(OUT)/init-%.tridiag.jsonl
+	( $(RELEASE)/slq-density $< | $(RELEASE)/block-js --bootstrap 100 --seed 1 | $(JS0_ROW); \
+	  $(RELEASE)/slq-density $< --normalize kth --rank 10 --sigma-mode relative --sigma-rel 0.01 \
+	    | $(RELEASE)/block-js --bootstrap 100 --seed 1 | $(JS0_ROW) ) | paste -sd, | sed 's/^/$*,/' > $@.part && mv $@.part $@
 
 $(OUT)/train-small-batch-%.jsonl: | build
 	$(call sgd_vs_adamw,$*,$(GAP_SMALL_BATCH))
