@@ -205,8 +205,8 @@ fig5: $(OUT)/fig5.jsonl $(OUT)/table3-trained.csv
 # grid (lowest final held-out loss). Every AdamW rate is an SGD rate / 100
 # (the paper's rule for CNNs). Language models clip the gradient norm at 1.
 TRAIN_STEPS ?= 100
-SGD_GRID ?= 1e-3,1e-2,1e-1,1
-ADAMW_GRID ?= 1e-5,1e-4,1e-3,1e-2
+SGD_GRID ?= 1e-4,1e-3,1e-2,1e-1,1
+ADAMW_GRID ?= 1e-6,1e-5,1e-4,1e-3,1e-2
 CLIP_resnet18-narrow :=
 CLIP_vgg-small :=
 CLIP_vit-small :=
