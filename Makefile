@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses fig1-training fig-js0-gap figures-init figures-training
 
 all: build
 
@@ -15,8 +15,9 @@ help:
 	@echo "make test    install what is missing, then check formatting and lints and run every test"
 	@echo "make bench   speed and accuracy against the Python way (README, 'Speed and accuracy')"
 	@echo "make build   release binaries in $(RELEASE)/"
-	@echo "make figures every figure and table that needs no training, into $(OUT)/ (docs/reproduction.md)"
-	@echo "  fig1       paper Figure 1 at init: blockwise spectra, gpt2-small against the MLP"
+	@echo "make figures every figure and table of the paper, into $(OUT)/ (docs/reproduction.md):"
+	@echo "             figures-init (no training) and figures-training (nn-train)"
+	@echo "  fig1       paper Figures 1/3 at initialization: blockwise spectra, gpt2-small against the MLP"
 	@echo "  fig2       paper Figure 2: dense |H| of tiny Transformers (1, 2, 4 layers), boxes and in-box share"
 	@echo "  fig3       paper Figure 3: four blocks' spectra / 10th eigenvalue, every small zoo model"
 	@echo "  fig4       paper Figure 4: heatmaps of pairwise JS distances"
@@ -31,6 +32,8 @@ help:
 	@echo "  table3-trained  JS0 at initialization with bootstrap intervals, c = 1..15"
 	@echo "  fig10      paper Figure 10: SGD vs AdamW on the CNNs (nn-train)"
 	@echo "  fig11      paper Figure 11: SGD vs AdamW on the Transformers (nn-train)"
+	@echo "  fig1-training  paper Figure 1: full-Hessian spectra at 0/25/50/100% of training"
+	@echo "  fig-js0-gap    beyond the paper: JS0 at init against the SGD-AdamW gap"
 	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
 	@echo "  SPECTRA_FLAGS='--probes 3 --steps 50' adds hvp-dump flags to every spectrum (a quick look)"
 
@@ -80,7 +83,13 @@ demo-synthetic: build
 bench: setup
 	scripts/bench/bench
 
-figures: fig1 fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
+figures: figures-init figures-training
+
+# No training needed.
+figures-init: fig1 fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
+
+# With nn-train (docs/training.md has each target's time).
+figures-training: fig1-training fig5 table3-trained fig10 fig11 fig-js0-gap
 
 # Figures 1/3: blockwise spectra at initialization, Transformer against MLP,
 # on log10|eigenvalue| (the spectra span many decades).
@@ -247,10 +256,13 @@ NN_TRAIN := $(RELEASE)/nn-train --threads 1
 # loss) is kept in the data too.
 FIG5_SCALES ?= 1 2 4 6 8 10 12 15
 FIG5_GRID ?= 1e-4,1e-3,1e-2,1e-1
+# SGD's grid reaches lower: from c = 6 its best rate was 1e-4, the floor.
+FIG5_SGD_GRID ?= 1e-6,1e-5,$(FIG5_GRID)
 $(OUT)/fig5.jsonl: | build
 	@mkdir -p $(OUT)
 	for c in $(FIG5_SCALES); do for opt in sgd adam; do \
-	  $(NN_TRAIN) --model mlp --layer-scale $$c --optimizer $$opt --lr-grid $(FIG5_GRID) --epochs 1 --batch-size 128 \
+	  if [ $$opt = sgd ]; then grid=$(FIG5_SGD_GRID); else grid=$(FIG5_GRID); fi; \
+	  $(NN_TRAIN) --model mlp --layer-scale $$c --optimizer $$opt --lr-grid $$grid --epochs 1 --batch-size 128 \
 	    --eval-examples 0 --eval-every 100000 --log-every 100 | jq -c --argjson c $$c '. + {c: $$c}' || exit 1; \
 	done; done > $@.part && mv $@.part $@
 
@@ -276,8 +288,8 @@ fig5: $(OUT)/fig5.jsonl $(OUT)/table3-trained.csv
 # grid (lowest final held-out loss). Every AdamW rate is an SGD rate / 100
 # (the paper's rule for CNNs). Language models clip the gradient norm at 1.
 TRAIN_STEPS ?= 100
-SGD_GRID ?= 1e-3,1e-2,1e-1
-ADAMW_GRID ?= 1e-5,1e-4,1e-3
+SGD_GRID ?= 1e-4,1e-3,1e-2,1e-1,1
+ADAMW_GRID ?= 1e-6,1e-5,1e-4,1e-3,1e-2
 CLIP_resnet18-narrow :=
 CLIP_vgg-small :=
 CLIP_vit-small :=
@@ -286,12 +298,30 @@ CLIP_gpt2-small := --clip 1
 FIG10_MODELS := resnet18-narrow vgg-small
 FIG11_MODELS := vit-small bert-small gpt2-small
 
-$(OUT)/train-%.jsonl: | build
+# Labels: a zoo model's name, or mlp-cN (the MLP with --layer-scale N).
+GAP_MLP_SCALES ?= 1 2 4 8
+GAP_ZOO ?= gpt2-small resnet18-narrow vgg-small vit-small bert-small
+$(foreach m,$(FIG10_MODELS) $(FIG11_MODELS) $(GAP_ZOO) mlp,$(eval MODEL_$(m) := $(m)))
+$(foreach c,$(GAP_MLP_SCALES),$(eval MODEL_mlp-c$(c) := mlp)$(eval SCALE_mlp-c$(c) := --layer-scale $(c)))
+
+# SGD then AdamW over their grids for label $(1) at batch $(2); a grid in
+# which every rate diverged writes no `best` record (nn-train exits 1) and
+# the other optimizer still runs.
+define sgd_vs_adamw
 	@mkdir -p $(OUT)
-	( $(NN_TRAIN) --model $* --optimizer sgd --lr-grid $(SGD_GRID) --steps $(TRAIN_STEPS) --batch-size 32 \
-	    --eval-every 25 --eval-examples 256 --log-every 25 $(CLIP_$*) && \
-	  $(NN_TRAIN) --model $* --optimizer adamw --lr-grid $(ADAMW_GRID) --steps $(TRAIN_STEPS) --batch-size 32 \
-	    --eval-every 25 --eval-examples 256 --log-every 25 $(CLIP_$*) ) > $@.part && mv $@.part $@
+	for opt in sgd adamw; do \
+	  if [ $$opt = sgd ]; then grid=$(SGD_GRID); else grid=$(ADAMW_GRID); fi; \
+	  $(NN_TRAIN) --model $(MODEL_$(1)) $(SCALE_$(1)) --label $(1) --optimizer $$opt --lr-grid $$grid \
+	    --steps $(TRAIN_STEPS) --batch-size $(2) --eval-every 25 --eval-examples 256 --log-every 25 \
+	    $(CLIP_$(MODEL_$(1))) || echo "$(1): every $$opt rate diverged at batch $(2)" >&2; \
+	done > $@.part && mv $@.part $@
+endef
+
+# Keep the runs: make would delete them as intermediates of curves-%.csv.
+.PRECIOUS: $(OUT)/train-%.jsonl $(OUT)/train-small-batch-%.jsonl $(OUT)/init-%.tridiag.jsonl $(OUT)/js0-%.csv $(OUT)/fig1-training-%.jsonl
+
+$(OUT)/train-%.jsonl: | build
+	$(call sgd_vs_adamw,$*,32)
 
 # Rows model,optimizer,lr,step,heldout_loss of each optimizer's best rate.
 $(OUT)/curves-%.csv: $(OUT)/train-%.jsonl
@@ -306,3 +336,70 @@ fig11: $(FIG11_MODELS:%=$(OUT)/curves-%.csv)
 	cat $^ > $(OUT)/fig11.csv
 	gnuplot -e "in='$(OUT)/fig11.csv'; models='$(FIG11_MODELS)'; out='$(OUT)/fig11.png'" scripts/gnuplot/curves.gp
 	@echo "wrote $(OUT)/fig11.png"
+
+# Paper Figure 1 (not the `fig1` target above, which is Figures 1/3 at
+# initialization): the full Hessian's spectrum (`--block all`, every
+# parameter) of a CNN and a Transformer at 0, 25, 50 and 100% of training
+# (AdamW at FIG1T_LR, TRAIN_STEPS updates at batch 32), eigenvalues divided
+# by the 10th largest as the paper plots them.
+FIG1T_MODELS ?= resnet18-narrow gpt2-small
+FIG1T_LR ?= 1e-3
+FIG1T_FRACTIONS := 0 0.25 0.5 1
+$(OUT)/fig1-training-%.jsonl: | build
+	@mkdir -p $(OUT)/ckpt-$*
+	$(NN_TRAIN) --model $* --optimizer adamw --lr $(FIG1T_LR) --steps $(TRAIN_STEPS) --batch-size 32 \
+	  --eval-every $(TRAIN_STEPS) --eval-examples 256 --log-every 25 $(CLIP_$*) \
+	  --save-at 0,0.25,0.5,1 --save-dir $(OUT)/ckpt-$* > $(OUT)/fig1-training-$*.train.jsonl
+	for f in $(FIG1T_FRACTIONS); do \
+	  n=$$(awk -v f=$$f -v s=$(TRAIN_STEPS) 'BEGIN { printf "%d", f * s + 0.5 }'); \
+	  ls $(OUT)/ckpt-$*/*-step$$n.safetensors > /dev/null || exit 1; \
+	  $(RELEASE)/hvp-dump --model $* --checkpoint $$(ls $(OUT)/ckpt-$*/*-step$$n.safetensors) --block all \
+	    --probes 2 --steps 30 --threads 1 --label "$* at $$f" || exit 1; \
+	done > $@.part && mv $@.part $@
+
+fig1-training: $(FIG1T_MODELS:%=$(OUT)/fig1-training-%.jsonl)
+	cat $^ | $(RELEASE)/slq-density --normalize kth --rank 10 --sigma-mode relative --sigma-rel 0.01 --format csv > $(OUT)/fig1-training.csv
+	gnuplot -e "in='$(OUT)/fig1-training.csv'; models='$(FIG1T_MODELS)'; out='$(OUT)/fig1-training.png'" scripts/gnuplot/fig1-training.gp
+	@echo "wrote $(OUT)/fig1-training.png"
+
+# Beyond the paper: does JS0 at initialization predict the SGD-AdamW gap?
+# For each label (GAP_ZOO and the MLP at GAP_MLP_SCALES): JS0 with its
+# bootstrap 90% interval (block-js --bootstrap 100, 4 probes x 40 Lanczos
+# steps, weight blocks as in table1; two smoothings, see js0-%.csv), and
+# the gap = SGD's best final held-out loss minus AdamW's (grids as
+# fig10/11, TRAIN_STEPS updates, 256 held-out examples) at batch 32 (the
+# fig10/11 runs) and GAP_SMALL_BATCH. Rank correlation: scripts/js0_gap.py.
+GAP_SMALL_BATCH ?= 8
+GAP_LABELS = $(GAP_MLP_SCALES:%=mlp-c%) $(GAP_ZOO)
+JS_BLOCKS_mlp := $(MLP_BLOCKS)
+JS_BLOCKS_gpt2-small := $(GPT_BLOCKS)
+$(foreach m,resnet18-narrow vgg-small vit-small bert-small,$(eval JS_BLOCKS_$(m) := $(BLOCKS_$(m))))
+
+$(OUT)/init-%.tridiag.jsonl: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model $(MODEL_$*) $(SCALE_$*) $(JS_BLOCKS_$(MODEL_$*)) --label $* --probes 4 --steps 40 --threads 1 \
+	  > $@.part && mv $@.part $@
+
+# Row label,JS0,lo,hi (the paper's absolute smoothing width),JS0,lo,hi
+# (eigenvalues divided by each block's 10th largest, width 1% of it).
+JS0_ROW := jq -r 'select(.type=="heterogeneity") | [.value, .ci90[0], .ci90[1]] | @csv'
+$(OUT)/js0-%.csv: $(OUT)/init-%.tridiag.jsonl
+	( $(RELEASE)/slq-density $< | $(RELEASE)/block-js --bootstrap 100 --seed 1 | $(JS0_ROW); \
+	  $(RELEASE)/slq-density $< --normalize kth --rank 10 --sigma-mode relative --sigma-rel 0.01 \
+	    | $(RELEASE)/block-js --bootstrap 100 --seed 1 | $(JS0_ROW) ) | paste -sd, | sed 's/^/$*,/' > $@.part && mv $@.part $@
+
+$(OUT)/train-small-batch-%.jsonl: | build
+	$(call sgd_vs_adamw,$*,$(GAP_SMALL_BATCH))
+
+# Rows label,batch,optimizer,lr,final held-out loss of each `best` record.
+$(OUT)/gap-%.csv: $(OUT)/train-%.jsonl $(OUT)/train-small-batch-%.jsonl
+	( jq -r 'select(.type=="best") | [.model, 32, .optimizer, .lr, .final_heldout_loss] | @csv' $(OUT)/train-$*.jsonl; \
+	  jq -r 'select(.type=="best") | [.model, $(GAP_SMALL_BATCH), .optimizer, .lr, .final_heldout_loss] | @csv' $(OUT)/train-small-batch-$*.jsonl ) \
+	  | tr -d '"' > $@
+
+fig-js0-gap: $(GAP_LABELS:%=$(OUT)/js0-%.csv) $(GAP_LABELS:%=$(OUT)/gap-%.csv)
+	cat $(GAP_LABELS:%=$(OUT)/js0-%.csv) > $(OUT)/js0-init.csv
+	cat $(GAP_LABELS:%=$(OUT)/gap-%.csv) > $(OUT)/gap-best.csv
+	.venv/bin/python scripts/js0_gap.py $(OUT)/js0-init.csv $(OUT)/gap-best.csv $(OUT)/js0-gap.csv | tee $(OUT)/js0-gap.txt
+	gnuplot -e "in='$(OUT)/js0-gap.csv'; batches='$(GAP_SMALL_BATCH) 32'; out='$(OUT)/js0-gap.png'" scripts/gnuplot/js0-gap.gp
+	@echo "wrote $(OUT)/js0-gap.png"

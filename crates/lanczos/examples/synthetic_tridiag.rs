@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model: None,
         device: None,
         dtype: None,
+        threads: None,
     }))
     .expect("serializes")];
     let args: Vec<String> = std::env::args().skip(1).collect();
