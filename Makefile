@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses fig1-training fig-js0-gap figures-init figures-training
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses fig1-training fig-js0-gap figures-init figures-training
 
 all: build
 
@@ -17,7 +17,8 @@ help:
 	@echo "make build   release binaries in $(RELEASE)/"
 	@echo "make figures every figure and table of the paper, into $(OUT)/ (docs/reproduction.md):"
 	@echo "             figures-init (no training) and figures-training (nn-train)"
-	@echo "  fig1       paper Figures 1/3 at initialization: blockwise spectra, gpt2-small against the MLP"
+	@echo "  fig1       paper Figure 1: fig1-init and fig1-training"
+	@echo "  fig1-init  blockwise spectra at initialization, gpt2-small against the MLP (the paper's Figure 3 view)"
 	@echo "  fig2       paper Figure 2: dense |H| of tiny Transformers (1, 2, 4 layers), boxes and in-box share"
 	@echo "  fig3       paper Figure 3: four blocks' spectra / 10th eigenvalue, every small zoo model"
 	@echo "  fig4       paper Figure 4: heatmaps of pairwise JS distances"
@@ -86,14 +87,16 @@ bench: setup
 figures: figures-init figures-training
 
 # No training needed.
-figures-init: fig1 fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
+figures-init: fig1-init fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
 
 # With nn-train (docs/training.md has each target's time).
 figures-training: fig1-training fig5 table3-trained fig10 fig11 fig-js0-gap
 
+fig1: fig1-init fig1-training
+
 # Figures 1/3: blockwise spectra at initialization, Transformer against MLP,
 # on log10|eigenvalue| (the spectra span many decades).
-fig1: $(OUT)/gpt2-small.tridiag.jsonl $(OUT)/mlp.tridiag.jsonl
+fig1-init: $(OUT)/gpt2-small.tridiag.jsonl $(OUT)/mlp.tridiag.jsonl
 	cat $^ | $(RELEASE)/slq-density --log --sigma 0.05 --format csv > $(OUT)/fig1.csv
 	gnuplot -e "in='$(OUT)/fig1.csv'; out='$(OUT)/fig1.png'; models='gpt2-small mlp'; xlabel='log10 |eigenvalue|'" scripts/gnuplot/densities.gp
 	@echo "wrote $(OUT)/fig1.png"
@@ -337,7 +340,7 @@ fig11: $(FIG11_MODELS:%=$(OUT)/curves-%.csv)
 	gnuplot -e "in='$(OUT)/fig11.csv'; models='$(FIG11_MODELS)'; out='$(OUT)/fig11.png'" scripts/gnuplot/curves.gp
 	@echo "wrote $(OUT)/fig11.png"
 
-# Paper Figure 1 (not the `fig1` target above, which is Figures 1/3 at
+# Paper Figure 1 (not the `fig1-init` target above, which is Figures 1/3 at
 # initialization): the full Hessian's spectrum (`--block all`, every
 # parameter) of a CNN and a Transformer at 0, 25, 50 and 100% of training
 # (AdamW at FIG1T_LR, TRAIN_STEPS updates at batch 32), eigenvalues divided
