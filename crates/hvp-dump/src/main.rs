@@ -8,8 +8,6 @@ mod messages;
 mod output;
 mod torchscript;
 
-use std::io::IsTerminal;
-
 use clap::Parser;
 use cli::{Error, Result};
 use lanczos::Options;
@@ -198,7 +196,7 @@ fn dump(
     let output::Destination { writer: mut out, done } =
         output::open(args.output.as_deref(), args.resume, &run, &expected)?;
     let items = &items[done..];
-    let bar = progress_bar(slq::products(blocks, items, &task));
+    let bar = nets_cli::progress_bar(slq::products(blocks, items, &task), "HVPs");
     let progress = |p: Progress| match p {
         Progress::Block(b) => bar.set_message(b.name.clone()),
         Progress::Product => bar.inc(1),
@@ -230,15 +228,4 @@ fn dump(
     }
     bar.finish_and_clear();
     Ok(())
-}
-
-/// A progress bar over `total` HVPs on a terminal, else a hidden one.
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} HVPs, {per_sec}, {eta} left {msg}";
-    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
-    bar
 }

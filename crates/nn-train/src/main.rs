@@ -6,7 +6,6 @@ mod args;
 mod messages;
 mod trainee;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -162,7 +161,7 @@ fn run(args: &Args) -> Result<()> {
     run.dtype = Some(nets::dtype_name(kind).to_string());
     out.write(&Record::Run(run))?;
 
-    let bar = progress_bar(steps * rates.len() as u64);
+    let bar = nets_cli::progress_bar(steps * rates.len() as u64, "updates");
     let mut finals = Vec::new();
     let mut summaries = Vec::new();
     for &lr in &rates {
@@ -281,15 +280,4 @@ fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> R
     };
     let arch = zoo::arch(model, opts, input, classes).map_err(from_nets)?;
     Ok((data, arch))
-}
-
-/// A progress bar over `total` updates on a terminal, else a hidden one.
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} updates, eta {eta} {msg}";
-    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
-    bar
 }

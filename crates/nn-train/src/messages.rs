@@ -1,73 +1,7 @@
-//! `nets` errors worded for nn-train's users: where a setting or a path came
-//! from a flag, the message names the flag; the variant decides the exit
-//! class (usage or invalid input).
+//! `nets` errors worded for nn-train's users (nets_cli names the flags).
 
-use cli::Error;
-use nets::{Setting, UserFiles};
-
-fn flag(s: Setting) -> &'static str {
-    match s {
-        Setting::Widths => "--widths",
-        Setting::LayerScale => "--layer-scale",
-        Setting::Layers => "--layers",
-        Setting::BatchNorm => "--bn",
-        Setting::BatchSize => "--synthetic-examples",
-        Setting::SeqLen => "--seq-len",
-        Setting::Vocab => "--vocab",
-    }
-}
-
-const DATA_DIR_HINT: &str = "point --data-dir / HESSIAN_BLOCKS_DATA at";
-
-pub fn from_nets(e: nets::Error) -> Error {
-    use nets::Error as N;
-    match e {
-        N::UnknownModel { .. } | N::UnknownDevice(_) | N::UnknownDtype(_) | N::Mismatch(_) => {
-            Error::usage(e.to_string())
-        }
-        N::NoSuchCuda { count: 0, .. } => Error::invalid(format!("{e} (use --device cpu, or auto)")),
-        N::NoSuchCuda { .. } | N::Invalid(_) => Error::invalid(e.to_string()),
-        N::Numeric(m) => Error::numeric(m),
-        N::NotForModel { setting: Setting::Widths | Setting::LayerScale, .. } => {
-            Error::usage("--widths and --layer-scale apply to --model mlp only")
-        }
-        N::NotForModel { setting: Setting::BatchNorm, .. } => Error::usage("--bn applies to the ResNet models only"),
-        N::NotForModel { setting: Setting::Layers, model } if model == "mlp" => {
-            Error::usage("--layers does not apply to mlp (use --widths)")
-        }
-        N::NotForModel { setting, model } => Error::usage(format!("{} does not apply to {model}", flag(setting))),
-        N::OutOfRange { setting, requirement } => Error::usage(format!("{} {requirement}", flag(setting))),
-        N::BertSequenceTooShort { seq_len } => {
-            Error::usage(format!("BERT needs --seq-len of at least 5, got {seq_len}"))
-        }
-        N::BatchExceedsData { batch_size, available, .. } => {
-            Error::usage(format!("--batch-size {batch_size} exceeds the {available} examples of the training set"))
-        }
-        N::DataPaths { data, expected, got } => {
-            let what = match expected {
-                UserFiles::File => "one --data-path FILE",
-                UserFiles::Dir => "one --data-path DIR",
-                UserFiles::ImagesAndLabels => "two --data-path files (images, labels)",
-            };
-            Error::usage(format!("--data {data} needs {what} (got {got} --data-path)"))
-        }
-        N::DataPathsUnused { .. } => Error::usage("--data-path applies to --data idx, npy or text only"),
-        N::DataSetMissing { what, path } => Error::invalid(format!(
-            "{what} not found at {}: run `scripts/setup` (or `scripts/setup-data`) to install the data sets, \
-             or {DATA_DIR_HINT} them",
-            path.display()
-        )),
-        N::FashionMnistMissing { searched } => {
-            let places: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
-            Error::invalid(format!(
-                "Fashion-MNIST (Debian package dataset-fashion-mnist) not found in {}: \
-                 run `scripts/setup` to install it, or {DATA_DIR_HINT} a directory with fashion-mnist/",
-                places.join(" or ")
-            ))
-        }
-        N::NpyMissing { path } => Error::invalid(format!(
-            "{} not found (--data npy reads images.npy and labels.npy from --data-path DIR)",
-            path.display()
-        )),
-    }
+/// `e` as a message naming its flag; nets' batch size (the size of a data set
+/// it makes up) is the synthetic training set here.
+pub fn from_nets(e: nets::Error) -> cli::Error {
+    nets_cli::from_nets(e, "--synthetic-examples")
 }

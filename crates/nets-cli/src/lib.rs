@@ -1,0 +1,98 @@
+//! What the two binaries that drive networks (hvp-dump, nn-train) share:
+//! `nets` errors worded for their users (where a setting or a path came from
+//! a flag, the message names the flag; the variant decides the exit class,
+//! usage or invalid input), and the progress bar on a terminal.
+
+use std::io::IsTerminal;
+
+use cli::Error;
+use nets::{Setting, UserFiles};
+
+fn flag(s: Setting, batch_size_flag: &'static str) -> &'static str {
+    match s {
+        Setting::Widths => "--widths",
+        Setting::LayerScale => "--layer-scale",
+        Setting::Layers => "--layers",
+        Setting::BatchNorm => "--bn",
+        Setting::BatchSize => batch_size_flag,
+        Setting::SeqLen => "--seq-len",
+        Setting::Vocab => "--vocab",
+    }
+}
+
+const DATA_DIR_HINT: &str = "point --data-dir / HESSIAN_BLOCKS_DATA at";
+
+/// `e` as a message naming the flag behind it. `batch_size_flag` is the flag
+/// that sets nets' batch size in this binary (`--batch-size` for a Hessian
+/// batch, `--synthetic-examples` for a synthetic training set).
+pub fn from_nets(e: nets::Error, batch_size_flag: &'static str) -> Error {
+    use nets::Error as N;
+    match e {
+        N::UnknownModel { .. } | N::UnknownDevice(_) | N::UnknownDtype(_) | N::Mismatch(_) => {
+            Error::usage(e.to_string())
+        }
+        N::NoSuchCuda { count: 0, .. } => Error::invalid(format!("{e} (use --device cpu, or auto)")),
+        N::NoSuchCuda { .. } | N::Invalid(_) => Error::invalid(e.to_string()),
+        N::Numeric(m) => Error::numeric(m),
+        N::NotForModel { setting: Setting::Widths | Setting::LayerScale, .. } => {
+            Error::usage("--widths and --layer-scale apply to --model mlp only")
+        }
+        N::NotForModel { setting: Setting::BatchNorm, .. } => Error::usage("--bn applies to the ResNet models only"),
+        N::NotForModel { setting: Setting::Layers, model } if model == "mlp" => {
+            Error::usage("--layers does not apply to mlp (use --widths)")
+        }
+        N::NotForModel { setting, model } => {
+            Error::usage(format!("{} does not apply to {model}", flag(setting, batch_size_flag)))
+        }
+        N::OutOfRange { setting, requirement } => {
+            Error::usage(format!("{} {requirement}", flag(setting, batch_size_flag)))
+        }
+        N::BertSequenceTooShort { seq_len } => {
+            Error::usage(format!("BERT needs --seq-len of at least 5, got {seq_len}"))
+        }
+        N::BatchExceedsData { batch_size, available, data } => {
+            Error::usage(format!("--batch-size {batch_size} exceeds the {available} training examples of `{data}`"))
+        }
+        N::DataPaths { data, expected, got } => {
+            let what = match expected {
+                UserFiles::File => "one --data-path FILE",
+                UserFiles::Dir => "one --data-path DIR",
+                UserFiles::ImagesAndLabels => "two --data-path files (images, labels)",
+            };
+            Error::usage(format!("--data {data} needs {what} (got {got} --data-path)"))
+        }
+        N::DataPathsUnused { .. } => Error::usage("--data-path applies to --data idx, npy or text only"),
+        N::DataSetMissing { what, path } => Error::invalid(format!(
+            "{what} not found at {}: run `scripts/setup` (or `scripts/setup-data`) to install the data sets, \
+             or {DATA_DIR_HINT} them",
+            path.display()
+        )),
+        N::FashionMnistMissing { searched } => {
+            let places: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
+            Error::invalid(format!(
+                "Fashion-MNIST (Debian package dataset-fashion-mnist) not found in {}: \
+                 run `scripts/setup` to install it, or {DATA_DIR_HINT} a directory with fashion-mnist/",
+                places.join(" or ")
+            ))
+        }
+        N::NpyMissing { path } => Error::invalid(format!(
+            "{} not found (--data npy reads images.npy and labels.npy from --data-path DIR)",
+            path.display()
+        )),
+    }
+}
+
+/// A progress bar over `total` units of work (`unit`: "HVPs", "updates")
+/// with its rate and the time left, on a terminal; else a hidden one, so
+/// pipes and CI stay quiet.
+pub fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let template = format!(
+        "{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit}, {{per_sec}}, {{eta}} left {{msg}}"
+    );
+    bar.set_style(indicatif::ProgressStyle::with_template(&template).expect("a valid template"));
+    bar
+}
