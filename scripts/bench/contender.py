@@ -73,9 +73,11 @@ def careful(net, x, y, blocks, steps, probes, clock, gen):
             q /= q.norm()
             basis = torch.empty(m, p.numel(), dtype=torch.float64)
             alpha, beta = [], []
+            largest = 0.0  # the largest ||H q|| so far: the scale of a breakdown
             for j in range(m):
                 basis[j] = q
                 w = hvp(q)
+                largest = max(largest, w.norm().item())
                 a = torch.dot(q, w)
                 w -= a * q
                 if j > 0:
@@ -87,7 +89,8 @@ def careful(net, x, y, blocks, steps, probes, clock, gen):
                 if j + 1 == m:
                     break
                 b = w.norm().item()
-                if b == 0.0:
+                # Krylov space exhausted (as hvp-dump's test): beyond it w is rounding noise.
+                if b <= 1e-10 * largest:
                     break
                 beta.append(b)
                 q = w / b
