@@ -59,10 +59,7 @@ fn run(args: &Args) -> Result<()> {
     // Data first: the vocabulary sizes the model.
     let shape_arch = zoo::arch(name, &opts, 784, 2).map_err(from_nets)?;
     let context = shape_arch.block_size();
-    let seq_len = args.seq_len.or(context).unwrap_or(0);
-    if let Some(c) = context.filter(|c| seq_len > *c) {
-        return Err(Error::usage(format!("--seq-len {seq_len} exceeds the model's context {c}")));
-    }
+    let seq_len = nets_cli::zoo_seq_len(context, args.seq_len)?;
     let spec = BatchSpec {
         kind: args.data.unwrap_or(entry.default_data),
         dir: data_dir,

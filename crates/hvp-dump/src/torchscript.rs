@@ -48,10 +48,7 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
         }
         (None, Some(Reads(input))) => {
             let data = args.data.ok_or_else(|| Error::usage("--reads needs --data (the data set to read)"))?;
-            let seq_len = match (input, args.seq_len) {
-                (Input::Tokens, None) => return Err(Error::usage("--reads tokens needs --seq-len")),
-                (_, s) => s.unwrap_or(0),
-            };
+            let seq_len = nets_cli::reads_seq_len(input, args.seq_len)?;
             let spec = BatchSpec {
                 kind: data,
                 dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),

@@ -106,6 +106,15 @@ fn a_file_that_is_not_torchscript() {
 }
 
 #[test]
+fn token_reads_need_a_sequence_length_and_zoo_models_their_context() {
+    let pt = fixture("tiny-mlp.pt");
+    hvp_dump(&["--torchscript", &pt, "--data", "shakespeare-char", "--reads", "tokens"])
+        .fails_with(2, &["--reads tokens needs --seq-len"]);
+    hvp_dump(&["--model", "gpt2-small", "--seq-len", "33", "--block", "wte"])
+        .fails_with(2, &["--seq-len 33 exceeds the model's context 32"]);
+}
+
+#[test]
 fn a_forward_whose_signature_does_not_fit_the_inputs() {
     // tiny-mlp's forward(x) given input.0 and input.1.
     let pt = fixture("tiny-mlp.pt");

@@ -6,6 +6,7 @@
 use std::io::IsTerminal;
 
 use cli::Error;
+use nets::data::Input;
 use nets::{Setting, UserFiles};
 
 fn flag(s: Setting, batch_size_flag: &'static str) -> &'static str {
@@ -95,4 +96,24 @@ pub fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
     );
     bar.set_style(indicatif::ProgressStyle::with_template(&template).expect("a valid template"));
     bar
+}
+
+/// The sequence length a zoo model reads: `--seq-len` (`requested`), else
+/// the model's context; longer than the context is refused. 0 for models
+/// without one.
+pub fn zoo_seq_len(context: Option<i64>, requested: Option<i64>) -> Result<i64, Error> {
+    let seq_len = requested.or(context).unwrap_or(0);
+    match context.filter(|c| seq_len > *c) {
+        Some(c) => Err(Error::usage(format!("--seq-len {seq_len} exceeds the model's context {c}"))),
+        None => Ok(seq_len),
+    }
+}
+
+/// The sequence length a TorchScript module reads with `--reads`: token
+/// windows need `--seq-len` (a module states no context); other inputs none.
+pub fn reads_seq_len(input: Input, requested: Option<i64>) -> Result<i64, Error> {
+    match (input, requested) {
+        (Input::Tokens, None) => Err(Error::usage("--reads tokens needs --seq-len")),
+        (_, s) => Ok(s.unwrap_or(0)),
+    }
 }

@@ -259,10 +259,7 @@ fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> R
     let entry = zoo::zoo_entry(model).map_err(from_nets)?;
     let shape_arch = zoo::arch(model, opts, 784, 2).map_err(from_nets)?;
     let context = shape_arch.block_size();
-    let seq_len = args.seq_len.or(context).unwrap_or(0);
-    if let Some(c) = context.filter(|c| seq_len > *c) {
-        return Err(Error::usage(format!("--seq-len {seq_len} exceeds the model's context {c}")));
-    }
+    let seq_len = nets_cli::zoo_seq_len(context, args.seq_len)?;
     let spec = BatchSpec {
         kind: args.data.unwrap_or(entry.default_data),
         dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cli::{Error, Result};
-use nets::data::{Batch, BatchSpec, Examples, Input, Shape, TrainData};
+use nets::data::{Batch, BatchSpec, Examples, Shape, TrainData};
 use nets::models::{Built, Loss, TorchScript};
 use nets::net::Net;
 use tch::{Device, Kind, Tensor};
@@ -92,10 +92,7 @@ impl Script {
                 "--torchscript needs training data: --inputs FILE (safetensors), or --data with --reads",
             ));
         };
-        let seq_len = match (input, args.seq_len) {
-            (Input::Tokens, None) => return Err(Error::usage("--reads tokens needs --seq-len")),
-            (_, s) => s.unwrap_or(0),
-        };
+        let seq_len = nets_cli::reads_seq_len(input, args.seq_len)?;
         let spec = BatchSpec {
             kind: data,
             dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),

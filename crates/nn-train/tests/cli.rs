@@ -225,6 +225,8 @@ fn bad_input_is_refused_before_work() {
         .fails_with(2, &["--epochs"]);
     nn_train(&["--model", "nope", "--optimizer", "sgd", "--lr", "0.1", "--steps", "1"])
         .fails_with(2, &["unknown model"]);
+    nn_train(&["--model", "gpt2-small", "--seq-len", "33", "--optimizer", "sgd", "--lr", "0.1", "--steps", "1"])
+        .fails_with(2, &["--seq-len 33 exceeds the model's context 32"]);
     nn_train(&[
         "--model",
         "mlp",
