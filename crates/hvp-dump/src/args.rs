@@ -29,6 +29,7 @@ one `hessian` record per row. Each (block, probe) start vector has its own seed 
   hvp-dump --model tiny-transformer --block all --exact --dtype f64 > hessian.jsonl
   hvp-dump --model gpt2-nano --split-qkv --block 'h.*.attn.wq' --shard 3/8 > part3.jsonl
   hvp-dump --model gpt2-nano --checkpoint ckpt.safetensors --micro-batch 2 --block wte
+  hvp-dump --model gpt2-small --micro-batch 8 --batches 60 --block wte -o wte.jsonl --resume
   hvp-dump --model resnet18-narrow --data fashion-mnist --probes 2 --steps 20 | slq-density | block-js
   hvp-dump --model vit-small --block 'blocks.*.attn.*' | slq-density | block-js
   hvp-dump --model bert-small --data text --data-path corpus.txt --block 'encoder.*'
@@ -171,6 +172,14 @@ pub struct Args {
     /// (mean, weighted by size) instead of keeping one graph for the batch.
     #[arg(long)]
     pub micro_batch: Option<i64>,
+
+    /// Stream the Hessian batch as N micro-batches of --micro-batch
+    /// examples (N x --micro-batch in all, chosen as --batch-size would
+    /// choose them, same records): each is assembled from the data and put
+    /// on the device only while a product needs it, so the batch never sits
+    /// in memory whole. The paper's GPT-2 batch: --micro-batch 8 --batches 60.
+    #[arg(long, value_name = "N", requires = "micro_batch", conflicts_with = "batch_size")]
+    pub batches: Option<i64>,
 
     /// mlp: hidden widths, comma-separated (default 300,128,64).
     #[arg(long, value_delimiter = ',')]

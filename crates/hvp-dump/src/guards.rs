@@ -2,7 +2,6 @@
 //! work starts: lower bounds (the batch's own tensors, the logits of one
 //! graph), so a refusal is certain and an acceptance is no promise.
 
-use cli::{Error, Result};
 use nets::data::Input;
 
 /// Bytes of the batch's input and target tensors, from the flags alone.
@@ -21,16 +20,4 @@ pub fn batch_bytes(input: &Input, batch: i64, seq_len: i64, value_bytes: f64) ->
 /// the double backward), for `examples` examples of `positions` outputs each.
 pub fn logits_bytes(examples: i64, positions: i64, classes: i64, value_bytes: f64) -> f64 {
     3.0 * examples.max(0) as f64 * positions.max(1) as f64 * classes.max(0) as f64 * value_bytes
-}
-
-/// Refuse `need` bytes (for `what`) when the memory available is smaller.
-pub fn fits(need: f64, what: &str) -> Result<()> {
-    match cli::available_memory() {
-        Some(have) if need > have => Err(Error::invalid(format!(
-            "{what} needs at least {}, more than the {} of memory available",
-            cli::gigabytes(need),
-            cli::gigabytes(have)
-        ))),
-        _ => Ok(()),
-    }
 }

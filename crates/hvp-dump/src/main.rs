@@ -12,7 +12,8 @@ use clap::Parser;
 use cli::{Error, Result};
 use lanczos::Options;
 use nets::blocks::{select, units, Block, Grouping};
-use nets::data::{Batch, BatchSpec, Shape};
+use nets::data::{BatchSpec, Shape, Stream};
+use nets::hvp::HessianBatch;
 use nets::net::Net;
 use nets::slq::{self, Output, Progress, Runs, Shard, Task};
 use nets::zoo::{self, ModelOptions};
@@ -63,29 +64,37 @@ fn run(args: &Args) -> Result<()> {
     let spec = BatchSpec {
         kind: args.data.unwrap_or(entry.default_data),
         dir: data_dir,
-        batch_size: args.batch_size.unwrap_or(entry.default_batch),
+        batch_size: batch_size(args, entry.default_batch)?,
         seq_len,
         seed: args.data_seed,
         synthetic_vocab: args.vocab,
         input: shape_arch.input(),
         paths: args.data_paths.clone(),
     };
-    // Sizes before work: the batch, then one graph's logits (guards.rs).
+    // Sizes before work: the batch (one micro-batch when streamed), then
+    // one graph's logits (guards.rs).
     let value_bytes = if kind == tch::Kind::Double { 8.0 } else { 4.0 };
-    let batch_bytes = guards::batch_bytes(&spec.input, spec.batch_size, seq_len, value_bytes);
-    guards::fits(batch_bytes, &format!("--batch-size {} (the batch itself)", spec.batch_size))?;
-    let loaded = nets::data::load(&spec, kind).map_err(from_nets)?;
-    let (input, classes) = match loaded.shape {
+    let (held, what) = match args.batches {
+        Some(_) => (args.micro_batch.unwrap_or(1), "--micro-batch"),
+        None => (spec.batch_size, "--batch-size"),
+    };
+    let batch_bytes = guards::batch_bytes(&spec.input, held, seq_len, value_bytes);
+    nets_cli::fits(batch_bytes, &format!("{what} {held} (the examples held at once)"))?;
+    let stream = nets::data::stream(&spec, kind).map_err(from_nets)?;
+    let (input, classes) = match stream.shape {
         Shape::Classes { features, classes } => (features, classes),
         Shape::Tokens { vocab } => (0, vocab),
     };
     let graph = args.micro_batch.map_or(spec.batch_size, |m| m.min(spec.batch_size));
-    let positions = if matches!(loaded.shape, Shape::Tokens { .. }) { seq_len } else { 1 };
+    let positions = if matches!(stream.shape, Shape::Tokens { .. }) { seq_len } else { 1 };
     let what = format!("a graph of {graph} examples (--batch-size, or --micro-batch) for its logits");
-    guards::fits(guards::logits_bytes(graph, positions, classes, value_bytes), &what)?;
+    nets_cli::fits(guards::logits_bytes(graph, positions, classes, value_bytes), &what)?;
     let arch = zoo::arch(name, &opts, input, classes).map_err(from_nets)?;
-    let model = nets::models::build(&arch, kind, device, args.init_seed);
-    model.net.check(&loaded.batch).map_err(from_nets)?;
+    let params = arch.param_count();
+    nets_cli::fits(params as f64 * value_bytes, &format!("a model of {params} parameters (its weights)"))?;
+    let model = nets::models::try_build(&arch, kind, device, args.init_seed).map_err(from_nets)?;
+    let first = stream.examples(0, graph as usize).map_err(from_nets)?;
+    model.net.check(&first).map_err(from_nets)?;
     if let Some(p) = &args.checkpoint {
         nets::checkpoint::load(&model.vs, p).map_err(from_nets)?;
     }
@@ -93,15 +102,48 @@ fn run(args: &Args) -> Result<()> {
         nets::checkpoint::save(&model.vs, p).map_err(from_nets)?;
     }
     if let Some(p) = &args.save_batch {
-        nets::data::saved::save(&loaded.batch, p).map_err(from_nets)?;
+        nets::data::saved::save(&stream.whole().map_err(from_nets)?, p).map_err(from_nets)?;
     }
 
     let Some(blocks) = choose_blocks(args, &units(&model.vs, args.split_qkv))? else {
         return Ok(());
     };
     let label = args.label.clone().unwrap_or_else(|| name.to_string());
-    let batch = loaded.batch.to(device);
-    dump(args, model.net.as_ref(), &blocks, &batch, &label, kind, device, shard)
+    with_batch(args, &stream, device, |batch| {
+        dump(args, model.net.as_ref(), &blocks, batch, &label, kind, device, shard)
+    })
+}
+
+/// The Hessian batch's size: --batch-size (else `default`), or with
+/// --batches, that many micro-batches of --micro-batch examples.
+fn batch_size(args: &Args, default: i64) -> Result<i64> {
+    if args.micro_batch.is_some_and(|m| m < 1) {
+        return Err(Error::usage("--micro-batch must be at least 1"));
+    }
+    match (args.batches, args.micro_batch) {
+        (Some(n), _) if n < 1 => Err(Error::usage("--batches must be at least 1")),
+        (Some(n), Some(m)) => n.checked_mul(m).ok_or_else(|| {
+            Error::usage(format!("--batches {n} x --micro-batch {m} examples is more than can be counted"))
+        }),
+        _ => Ok(args.batch_size.unwrap_or(default)),
+    }
+}
+
+/// Call `work` with the Hessian batch of `stream`: streamed with --batches,
+/// else put on `device` whole (split into --micro-batch views).
+fn with_batch<T>(
+    args: &Args,
+    stream: &Stream,
+    device: tch::Device,
+    work: impl FnOnce(HessianBatch) -> Result<T>,
+) -> Result<T> {
+    match (args.batches, args.micro_batch) {
+        (Some(_), Some(micro)) => work(HessianBatch::Streamed { stream, micro: micro as usize, device }),
+        _ => {
+            let batch = stream.whole().map_err(from_nets)?.to(device);
+            work(HessianBatch::Held { batch: &batch, micro: args.micro_batch })
+        }
+    }
 }
 
 /// The blocks the --block patterns select from `candidates`; with
@@ -133,15 +175,12 @@ fn dump(
     args: &Args,
     net: &dyn Net,
     blocks: &[Block],
-    batch: &Batch,
+    batch: HessianBatch,
     label: &str,
     kind: tch::Kind,
     device: tch::Device,
     shard: Option<Shard>,
 ) -> Result<()> {
-    if args.micro_batch.is_some_and(|m| m < 1) {
-        return Err(Error::usage("--micro-batch must be at least 1"));
-    }
     if args.threads > 0 {
         let threads = i32::try_from(args.threads).map_err(|_| Error::usage("--threads is too large"))?;
         tch::set_num_threads(threads);
@@ -198,7 +237,7 @@ fn dump(
         Progress::Block(b) => bar.set_message(b.name.clone()),
         Progress::Product => bar.inc(1),
     };
-    for output in Runs::new(net, blocks, batch, args.micro_batch, &task, items, progress) {
+    for output in Runs::new(net, blocks, batch, &task, items, progress) {
         match output.map_err(from_nets)? {
             Output::Hessian { block, values } => {
                 let d = block.dim();

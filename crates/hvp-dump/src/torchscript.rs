@@ -5,7 +5,8 @@ use std::path::Path;
 
 use cli::{Error, Result};
 use nets::blocks::units_of;
-use nets::data::{BatchSpec, Input};
+use nets::data::{Batch, BatchSpec, Input, Stream};
+use nets::hvp::HessianBatch;
 use nets::layers::BnMode;
 use nets::models::{Loss, TorchScript};
 use nets::net::Net;
@@ -39,12 +40,17 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
     let Some(blocks) = crate::choose_blocks(args, &units_of(module.named_parameters(), args.split_qkv))? else {
         return Ok(());
     };
-    let batch = match (&args.inputs, args.reads) {
+    let source = match (&args.inputs, args.reads) {
         (Some(file), _) => {
+            if args.batches.is_some() {
+                return Err(Error::usage(
+                    "--batches streams a batch drawn from --data; --inputs is read whole (--micro-batch splits it)",
+                ));
+            }
             let named = Tensor::read_safetensors(file).map_err(|e| {
                 Error::invalid(format!("--inputs {}: not a readable safetensors file: {e}", file.display()))
             })?;
-            module.batch_from(named, &format!("--inputs {}", file.display())).map_err(from_nets)?
+            Source::Inputs(module.batch_from(named, &format!("--inputs {}", file.display())).map_err(from_nets)?)
         }
         (None, Some(Reads(input))) => {
             let data = args.data.ok_or_else(|| Error::usage("--reads needs --data (the data set to read)"))?;
@@ -52,14 +58,14 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
             let spec = BatchSpec {
                 kind: data,
                 dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
-                batch_size: args.batch_size.unwrap_or(32),
+                batch_size: crate::batch_size(args, 32)?,
                 seq_len,
                 seed: args.data_seed,
                 synthetic_vocab: args.vocab,
                 input,
                 paths: args.data_paths.clone(),
             };
-            nets::data::load(&spec, module.kind()).map_err(from_nets)?.batch.to(device)
+            Source::Data(nets::data::stream(&spec, module.kind()).map_err(from_nets)?)
         }
         (None, None) => {
             return Err(Error::usage(
@@ -67,13 +73,35 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
             ))
         }
     };
-    module.check(&batch).map_err(|e| match e {
-        nets::Error::Mismatch(_) => from_nets(e).with_hint(LOSS_HINT),
-        _ => from_nets(e),
-    })?;
+    let check = |batch: &Batch| {
+        module.check(batch).map_err(|e| match e {
+            nets::Error::Mismatch(_) => from_nets(e).with_hint(LOSS_HINT),
+            _ => from_nets(e),
+        })
+    };
     let label = match &args.label {
         Some(l) => l.clone(),
         None => path.file_stem().map_or_else(|| "torchscript".into(), |s| s.to_string_lossy().into_owned()),
     };
-    crate::dump(args, &module, &blocks, &batch, &label, module.kind(), device, shard)
+    let dump =
+        |batch: HessianBatch<'_>| crate::dump(args, &module, &blocks, batch, &label, module.kind(), device, shard);
+    match source {
+        Source::Inputs(batch) => {
+            check(&batch)?;
+            dump(HessianBatch::Held { batch: &batch, micro: args.micro_batch })
+        }
+        Source::Data(stream) => {
+            let first = args.micro_batch.map_or(stream.len(), |m| (m as usize).min(stream.len()));
+            check(&stream.examples(0, first).map_err(from_nets)?)?;
+            crate::with_batch(args, &stream, device, dump)
+        }
+    }
+}
+
+/// Where the Hessian batch comes from.
+enum Source {
+    /// A user's tensors (--inputs), read whole.
+    Inputs(Batch),
+    /// Drawn from a data set (--data, --reads).
+    Data(Stream),
 }

@@ -287,6 +287,44 @@ fn micro_batches_give_the_same_tridiagonals() {
     }
 }
 
+/// `--batches N --micro-batch M` streams the same N x M examples that
+/// `--batch-size N*M --micro-batch M` holds whole: the same bytes, for token
+/// windows (a real corpus), resized real images, and synthetic data.
+#[test]
+fn streamed_micro_batches_give_the_same_bytes_as_the_held_batch() {
+    let cases: [&[&str]; 3] = [
+        &["--model", "gpt2-small", "--data", "shakespeare-char", "--block", "wpe", "--seq-len", "16"],
+        &["--model", "resnet18-narrow", "--data", "mnist", "--block", "layer1.0.conv1.weight"],
+        &["--model", "mlp", "--widths", "8", "--data", "synthetic", "--block", "fc1.weight"],
+    ];
+    for case in cases {
+        let base = with(case, &["--device", "cpu", "--probes", "2", "--steps", "6", "--threads", "1"]);
+        let held = ok(&with(&base, &["--batch-size", "6", "--micro-batch", "2"]));
+        let streamed = ok(&with(&base, &["--batches", "3", "--micro-batch", "2"]));
+        assert_eq!(body(&held), body(&streamed), "{case:?}");
+        // An uneven last micro-batch is weighted by its size.
+        let whole = records(&ok(&with(&base, &["--batch-size", "5"])));
+        let uneven = records(&ok(&with(&base, &["--batch-size", "5", "--micro-batch", "2"])));
+        let (a, b) = (floats(&whole[1]["alpha"]), floats(&uneven[1]["alpha"]));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-4 * x.abs().max(1e-6), "{case:?}: {x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn batches_need_a_micro_batch_and_refuse_bad_counts() {
+    fails(&with(TINY, &["--batches", "3"]), 2, &["--micro-batch"]);
+    fails(&with(TINY, &["--batches", "3", "--micro-batch", "2", "--batch-size", "6"]), 2, &["--batch-size"]);
+    fails(&with(TINY, &["--batches", "0", "--micro-batch", "2"]), 2, &["--batches must be at least 1"]);
+    fails(&with(TINY, &["--batches=-1", "--micro-batch", "2"]), 2, &["--batches must be at least 1"]);
+    fails(
+        &with(TINY, &["--batches", "4611686018427387904", "--micro-batch", "4"]),
+        2,
+        &["--batches 4611686018427387904 x --micro-batch 4"],
+    );
+}
+
 #[test]
 fn list_models_and_blocks() {
     let m = ok(&["--list-models"]);

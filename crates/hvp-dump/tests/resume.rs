@@ -202,12 +202,41 @@ fn a_batch_beyond_memory_is_refused_before_any_work() {
     // 51.2 GB, used to abort with exit 134).
     let args =
         ["--model", "gpt2-small", "--block", "wte", "--probes", "1", "--steps", "2", "--batch-size", "100000000000"];
-    let out =
-        hvp_dump(&args).fails_with(1, &["--batch-size 100000000000 (the batch itself) needs at least", "available"]);
+    let out = hvp_dump(&args)
+        .fails_with(1, &["--batch-size 100000000000 (the examples held at once) needs at least", "available"]);
     assert!(out.stdout.is_empty(), "records before the refusal: {}", out.stdout);
     // 10^5 sequences of 32 ids are 51 MB, but one graph's logits over a
     // 50,000-token vocabulary are 3 x 10^5 x 32 x 50,000 x 4 bytes = 1.9 TB.
     let logits = ["--data", "synthetic", "--vocab", "50000", "--batch-size", "100000"];
     let args: Vec<&str> = args[..8].iter().chain(&logits).copied().collect();
     hvp_dump(&args).fails_with(1, &["a graph of 100000 examples", "logits", "1920.0 GB", "available"]);
+}
+
+#[test]
+fn a_model_beyond_memory_is_refused_before_any_work() {
+    // Two hidden layers of 10^6: 10^12 weights, 4 TB in f32.
+    let args = ["--model", "mlp", "--widths", "1000000,1000000", "--probes", "1", "--steps", "2"];
+    let out = hvp_dump(&args).fails_with(1, &["a model of 1000796000010 parameters (its weights) needs at least"]);
+    assert!(out.stdout.is_empty(), "records before the refusal: {}", out.stdout);
+}
+
+#[test]
+fn libtorch_out_of_memory_is_a_message_with_the_records_so_far_whole() {
+    // Under a 4 GB address-space limit libtorch loads (about 2.5 GB of
+    // mappings) but cannot allocate one graph of 20,000 sequences (logits of
+    // 1.3 GB each): the estimate passes, the allocation fails inside a
+    // product. It used to panic on tch's unwrap (or hang printing the
+    // backtrace without memory).
+    let script = format!(
+        "ulimit -v 4000000 && exec {HVP_DUMP} --model gpt2-small --block wte --probes 1 --steps 2 \
+         --batch-size 20000 --threads 1"
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().expect("runs bash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("block `transformer.wte.weight`, probe 0: libtorch ran out of memory"), "{stderr}");
+    assert!(stderr.contains("a smaller --batch-size, or --micro-batch"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("frame #"), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.ends_with('\n') && stdout.lines().count() == 1, "only the whole run record: {stdout}");
 }

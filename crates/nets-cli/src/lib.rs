@@ -76,10 +76,27 @@ pub fn from_nets(e: nets::Error, batch_size_flag: &'static str) -> Error {
                 places.join(" or ")
             ))
         }
+        N::Libtorch { out_of_memory: true, .. } => Error::invalid(e.to_string()).with_hint(&format!(
+            "fewer examples per graph need less memory: a smaller {batch_size_flag}, or --micro-batch"
+        )),
+        N::Libtorch { .. } => Error::invalid(e.to_string()),
         N::NpyMissing { path } => Error::invalid(format!(
             "{} not found (--data npy reads images.npy and labels.npy from --data-path DIR)",
             path.display()
         )),
+    }
+}
+
+/// Refuse `need` bytes (for `what`) when the memory available is smaller:
+/// sizes a user asks for, checked before any work starts.
+pub fn fits(need: f64, what: &str) -> Result<(), Error> {
+    match cli::available_memory() {
+        Some(have) if need > have => Err(Error::invalid(format!(
+            "{what} needs at least {}, more than the {} of memory available",
+            cli::gigabytes(need),
+            cli::gigabytes(have)
+        ))),
+        _ => Ok(()),
     }
 }
 

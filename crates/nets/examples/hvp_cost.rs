@@ -17,7 +17,7 @@ use std::time::Instant;
 use lanczos::SymmetricOperator;
 use nets::blocks::{select, units, Grouping};
 use nets::data::Batch;
-use nets::hvp::BlockHessian;
+use nets::hvp::{BlockHessian, HessianBatch};
 use nets::zoo::{self, ModelOptions};
 use tch::{Device, Kind, Tensor};
 
@@ -74,7 +74,7 @@ fn main() -> Result<(), String> {
     let mut hvp_s = Vec::new();
     let mut rows = Vec::new();
     for b in &blocks {
-        let mut h = BlockHessian::new(net, b, vec![(batch.slice(0, batch.len()), 1.0)]).map_err(|e| e.to_string())?;
+        let mut h = BlockHessian::new(net, b, HessianBatch::whole(&batch)).map_err(|e| e.to_string())?;
         let v: Vec<f64> = (0..b.dim()).map(|i| ((i * 7919) % 1000) as f64 / 1000.0 - 0.5).collect();
         let mut out = vec![0.0; b.dim()];
         h.apply(&v, &mut out).map_err(|e| e.to_string())?; // warm-up

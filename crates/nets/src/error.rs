@@ -98,6 +98,9 @@ pub enum Error {
     Invalid(String),
     /// A numerical failure (non-finite loss, gradient or product).
     Numeric(String),
+    /// libtorch failed inside an operation of `what` (see [`crate::contain`]):
+    /// out of memory, or another refusal.
+    Libtorch { what: String, message: String, out_of_memory: bool },
 }
 
 impl Error {
@@ -178,6 +181,10 @@ impl fmt::Display for Error {
             }
             Error::Mismatch(m) | Error::Invalid(m) => write!(f, "{m}"),
             Error::Numeric(m) => write!(f, "numerical failure: {m}"),
+            Error::Libtorch { what, message, out_of_memory: true } => {
+                write!(f, "{what}: libtorch ran out of memory: {message}")
+            }
+            Error::Libtorch { what, message, out_of_memory: false } => write!(f, "{what}: libtorch failed: {message}"),
         }
     }
 }

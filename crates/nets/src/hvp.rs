@@ -6,24 +6,92 @@
 //! With one batch the first-order graph is built once and kept for every
 //! product; with micro-batches each product is accumulated over them with
 //! weights (examples / total), i.e. the Hessian of the batch's *mean* loss,
-//! whatever the split.
+//! whatever the split. A streamed batch ([`HessianBatch::Streamed`]) puts one
+//! micro-batch at a time on the device, assembled from the data when a
+//! product needs it and dropped after.
 
 use lanczos::SymmetricOperator;
 use tch::{Device, Kind, Tensor};
 
 use crate::blocks::Block;
-use crate::data::Batch;
+use crate::data::{Batch, Stream};
 use crate::device::to_vec_f64;
 use crate::error::{libtorch_message, Error, Result};
 use crate::net::Net;
+
+/// The examples a Hessian is taken over, as micro-batches with weights
+/// (examples / total, so the weighted sum of their mean losses is the
+/// batch's mean loss exactly).
+#[derive(Clone, Copy)]
+pub enum HessianBatch<'a> {
+    /// A batch on the parameters' device, whole or in micro-batches of
+    /// `micro` examples (views of it).
+    Held { batch: &'a Batch, micro: Option<i64> },
+    /// Micro-batches of `micro` examples of `stream`, each assembled and
+    /// moved to `device` when a product needs it.
+    Streamed { stream: &'a Stream, micro: usize, device: Device },
+}
+
+impl<'a> HessianBatch<'a> {
+    /// The whole of `batch`, one graph.
+    pub fn whole(batch: &'a Batch) -> Self {
+        HessianBatch::Held { batch, micro: None }
+    }
+
+    /// Examples in all.
+    pub fn len(&self) -> usize {
+        match self {
+            HessianBatch::Held { batch, .. } => batch.len().max(0) as usize,
+            HessianBatch::Streamed { stream, .. } => stream.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Examples per micro-batch (the last may have fewer).
+    fn micro(&self) -> usize {
+        let m = match *self {
+            HessianBatch::Held { micro, batch } => micro.map_or(batch.len(), |m| m).max(1) as usize,
+            HessianBatch::Streamed { micro, .. } => micro.max(1),
+        };
+        m.min(self.len().max(1))
+    }
+
+    /// Number of micro-batches.
+    pub fn count(&self) -> usize {
+        self.len().div_ceil(self.micro())
+    }
+
+    /// Micro-batch `k`'s examples: first and number.
+    fn range(&self, k: usize) -> (usize, usize) {
+        let (n, m) = (self.len(), self.micro());
+        (k * m, m.min(n.saturating_sub(k * m)))
+    }
+
+    /// Micro-batch `k`'s weight (examples / total).
+    pub fn weight(&self, k: usize) -> f64 {
+        self.range(k).1 as f64 / self.len() as f64
+    }
+
+    /// Micro-batch `k` (below [`count`](Self::count)) on the device.
+    pub fn get(&self, k: usize) -> Result<Batch> {
+        let (start, len) = self.range(k);
+        match self {
+            HessianBatch::Held { batch, .. } => Ok(batch.slice(start as i64, len as i64)),
+            HessianBatch::Streamed { stream, device, .. } => Ok(stream.examples(start, len)?.to(*device)),
+        }
+    }
+}
 
 /// The Hessian of a network's loss restricted to one block, as a
 /// symmetric operator on f64 vectors of length `block.dim()`.
 pub struct BlockHessian<'a> {
     net: &'a dyn Net,
     block: &'a Block,
-    /// Micro-batches (on the device) and their weights.
-    batches: Vec<(Batch, f64)>,
+    /// The examples, in micro-batches.
+    batches: HessianBatch<'a>,
     /// Distinct parameter tensors of the block, and each part's index into them.
     tensors: Vec<Tensor>,
     part_tensor: Vec<usize>,
@@ -44,9 +112,8 @@ fn all_finite(t: &Tensor) -> bool {
 }
 
 impl<'a> BlockHessian<'a> {
-    /// `batches` are (micro-batch, weight) pairs on the parameters' device;
-    /// weights should sum to 1 (see [`Batch::micro_batches`]).
-    pub fn new(net: &'a dyn Net, block: &'a Block, batches: Vec<(Batch, f64)>) -> Result<Self> {
+    /// The Hessian of `net`'s mean loss over `batches` restricted to `block`.
+    pub fn new(net: &'a dyn Net, block: &'a Block, batches: HessianBatch<'a>) -> Result<Self> {
         if block.parts.is_empty() {
             return Err(Error::invalid(format!("block `{}` has no parameters", block.name)));
         }
@@ -70,7 +137,7 @@ impl<'a> BlockHessian<'a> {
         let kind = tensors[0].kind();
         let device = tensors[0].device();
         let mut h = BlockHessian { net, block, batches, tensors, part_tensor, kind, device, kept: None, products: 0 };
-        if h.batches.len() == 1 {
+        if h.batches.count() == 1 {
             let g = h.gradient_graph(0)?;
             h.kept = Some(g);
         }
@@ -81,7 +148,7 @@ impl<'a> BlockHessian<'a> {
     /// its graph (create_graph), checked finite.
     fn gradient_graph(&self, k: usize) -> Result<Vec<Tensor>> {
         let name = &self.block.name;
-        let loss = self.net.try_loss(&self.batches[k].0)?;
+        let loss = self.net.try_loss(&self.batches.get(k)?)?;
         if !all_finite(&loss) {
             return Err(Error::numeric(format!("block `{name}`: the loss is NaN or Inf")));
         }
@@ -109,12 +176,12 @@ impl<'a> BlockHessian<'a> {
     /// The block's first-order gradient (mean loss over all micro-batches).
     pub fn gradient(&self) -> Result<Vec<f64>> {
         let mut out = vec![0.0; self.block.dim()];
-        for k in 0..self.batches.len() {
+        for k in 0..self.batches.count() {
             let g = match (&self.kept, k) {
                 (Some(g), 0) => g.iter().map(|t| if t.defined() { t.detach() } else { Tensor::new() }).collect(),
                 _ => self.gradient_graph(k)?,
             };
-            self.scatter(&g, self.batches[k].1, &mut out);
+            self.scatter(&g, self.batches.weight(k), &mut out);
         }
         Ok(out)
     }
@@ -189,8 +256,8 @@ impl SymmetricOperator for BlockHessian<'_> {
             off += m;
         }
         out.iter_mut().for_each(|o| *o = 0.0);
-        for k in 0..self.batches.len() {
-            let w = self.batches[k].1;
+        for k in 0..self.batches.count() {
+            let w = self.batches.weight(k);
             let hv = match &self.kept {
                 Some(g) => self.hvp_one(g, &vs, true)?,
                 None => {

@@ -25,6 +25,7 @@
 
 pub mod blocks;
 pub mod checkpoint;
+pub mod contain;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -37,5 +38,6 @@ pub mod slq;
 pub mod train;
 pub mod zoo;
 
+pub use contain::contain;
 pub use device::{device_name, dtype_name, parse_device, parse_dtype, to_vec_f64};
 pub use error::{Error, Result, Setting, UserFiles};

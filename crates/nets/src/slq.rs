@@ -10,9 +10,8 @@ use lanczos::{lanczos_with_progress, LanczosError, Options, Probe, Tridiagonal};
 use rng::{derive_seed, SplitMix};
 
 use crate::blocks::Block;
-use crate::data::Batch;
 use crate::error::{Error, Result};
-use crate::hvp::{dense, BlockHessian};
+use crate::hvp::{dense, BlockHessian, HessianBatch};
 use crate::net::Net;
 
 /// The K-th of N contiguous shares of the work items (K from 1 to N).
@@ -121,8 +120,7 @@ pub enum Progress<'a> {
 pub struct Runs<'a, P: FnMut(Progress<'a>)> {
     net: &'a dyn Net,
     blocks: &'a [Block],
-    batch: &'a Batch,
-    micro_batch: Option<i64>,
+    batch: HessianBatch<'a>,
     task: &'a Task,
     items: &'a [Item],
     next: usize,
@@ -131,26 +129,16 @@ pub struct Runs<'a, P: FnMut(Progress<'a>)> {
 }
 
 impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
-    /// Runs of `items` of `task` over `blocks` of `net` on `batch` (on the
-    /// parameters' device), each product accumulated over micro-batches of
-    /// `micro_batch` examples when given.
+    /// Runs of `items` of `task` over `blocks` of `net` on `batch`.
     pub fn new(
         net: &'a dyn Net,
         blocks: &'a [Block],
-        batch: &'a Batch,
-        micro_batch: Option<i64>,
+        batch: HessianBatch<'a>,
         task: &'a Task,
         items: &'a [Item],
         progress: P,
     ) -> Self {
-        Runs { net, blocks, batch, micro_batch, task, items, next: 0, op: None, progress }
-    }
-
-    fn batches(&self) -> Vec<(Batch, f64)> {
-        match self.micro_batch {
-            Some(m) => self.batch.micro_batches(m),
-            None => vec![(self.batch.slice(0, self.batch.len()), 1.0)],
-        }
+        Runs { net, blocks, batch, task, items, next: 0, op: None, progress }
     }
 
     fn run(&mut self, item: Item) -> Result<Output<'a>> {
@@ -159,7 +147,7 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
         if !reuse {
             self.op = None;
             (self.progress)(Progress::Block(block));
-            self.op = Some((item.block, BlockHessian::new(self.net, block, self.batches())?));
+            self.op = Some((item.block, BlockHessian::new(self.net, block, self.batch)?));
         }
         let Runs { op, progress, task, .. } = self;
         let (_, op) = op.as_mut().expect("operator set above");
@@ -198,7 +186,16 @@ impl<'a, P: FnMut(Progress<'a>)> Iterator for Runs<'a, P> {
     fn next(&mut self) -> Option<Self::Item> {
         let item = *self.items.get(self.next)?;
         self.next += 1;
-        Some(self.run(item))
+        let what = match self.task {
+            Task::Exact => format!("block `{}`", self.blocks[item.block].name),
+            Task::Lanczos { .. } => format!("block `{}`, probe {}", self.blocks[item.block].name, item.probe),
+        };
+        // A failure inside libtorch drops the operator (its graph may be half built).
+        let out = crate::contain(&what, || self.run(item));
+        if out.is_err() {
+            self.op = None;
+        }
+        Some(out)
     }
 }
 

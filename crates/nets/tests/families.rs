@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use lanczos::SymmetricOperator;
 use nets::data::{self, Batch, BatchSpec, DataKind, Input, Shape};
-use nets::hvp::BlockHessian;
+use nets::hvp::{BlockHessian, HessianBatch};
 use nets::layers::BnMode;
 use nets::models::{build, Arch, BertConfig, Built, ResNetConfig, VggConfig, VitConfig};
 use nets::params::named_parameters;
@@ -217,7 +217,10 @@ fn batchnorm_modes_and_micro_batches() {
         let b = block(m, "layer3.0.conv1.weight", false);
         let v = v_for(&b);
         let mut hv = vec![0.0; b.dim()];
-        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(size)).unwrap().apply(&v, &mut hv).unwrap();
+        BlockHessian::new(m.net.as_ref(), &b, HessianBatch::Held { batch: &batch, micro: Some(size) })
+            .unwrap()
+            .apply(&v, &mut hv)
+            .unwrap();
         hv
     };
     // Running statistics: examples are independent, micro-batches agree.

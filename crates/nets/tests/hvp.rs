@@ -9,7 +9,7 @@ use common::*;
 use lanczos::SymmetricOperator;
 use nets::blocks::Block;
 use nets::data::Batch;
-use nets::hvp::{perturb, BlockHessian};
+use nets::hvp::{perturb, BlockHessian, HessianBatch};
 use nets::models::{build, Arch, Built, GptConfig, MlpConfig};
 use rng::SplitMix;
 use tch::{Kind, Tensor};
@@ -136,7 +136,7 @@ fn block_hvp_is_principal_submatrix_times_v() {
         let idx: Vec<usize> = b.parts.iter().flat_map(|p| idx_of(&p.param, p.rows)).collect();
         assert_eq!(idx.len(), b.dim());
         let sub = principal(&h, n, &idx);
-        let mut op = BlockHessian::new(m.net.as_ref(), &b, vec![(batch.slice(0, batch.len()), 1.0)]).unwrap();
+        let mut op = BlockHessian::new(m.net.as_ref(), &b, HessianBatch::whole(&batch)).unwrap();
         let v = lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(5));
         let mut hv = vec![0.0; b.dim()];
         op.apply(&v, &mut hv).unwrap();
@@ -156,17 +156,23 @@ fn micro_batch_mean_equals_full_batch() {
         let b = block(&m, pat, false);
         let v = lanczos::Probe::Gaussian.vector(b.dim(), &mut SplitMix::new(9));
         let mut full = vec![0.0; b.dim()];
-        BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100)).unwrap().apply(&v, &mut full).unwrap();
+        BlockHessian::new(m.net.as_ref(), &b, HessianBatch::Held { batch: &batch, micro: Some(100) })
+            .unwrap()
+            .apply(&v, &mut full)
+            .unwrap();
         for size in [1, 3, 4] {
-            let mb = batch.micro_batches(size);
-            assert!(mb.len() > 1);
+            let mb = HessianBatch::Held { batch: &batch, micro: Some(size) };
+            assert!(mb.count() > 1);
             let mut op = BlockHessian::new(m.net.as_ref(), &b, mb).unwrap();
             let mut hv = vec![0.0; b.dim()];
             op.apply(&v, &mut hv).unwrap();
             let e = rel_err(&hv, &full);
             assert!(e < 1e-12, "{pat}: micro-batches of {size}: rel. error {e}");
             let (g_full, g_mb) = (
-                BlockHessian::new(m.net.as_ref(), &b, batch.micro_batches(100)).unwrap().gradient().unwrap(),
+                BlockHessian::new(m.net.as_ref(), &b, HessianBatch::Held { batch: &batch, micro: Some(100) })
+                    .unwrap()
+                    .gradient()
+                    .unwrap(),
                 op.gradient().unwrap(),
             );
             assert!(rel_err(&g_mb, &g_full) < 1e-12);
@@ -181,7 +187,8 @@ fn non_finite_gradient_is_an_error_naming_the_block() {
     let mut d = vec![0.0; b.dim()];
     d[0] = f64::NAN;
     perturb(&b, &d);
-    let e = BlockHessian::new(m.net.as_ref(), &b, vec![(mlp_batch(4, 1), 1.0)]).err().expect("must fail");
+    let batch = mlp_batch(4, 1);
+    let e = BlockHessian::new(m.net.as_ref(), &b, HessianBatch::whole(&batch)).err().expect("must fail");
     let msg = e.to_string();
     assert!(msg.contains("fc1.weight") && (msg.contains("NaN") || msg.contains("Inf")), "{msg}");
 }

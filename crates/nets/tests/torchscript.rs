@@ -9,7 +9,7 @@ use std::process::Command;
 use lanczos::SymmetricOperator;
 use nets::blocks::{select, units, units_of, Block, Grouping};
 use nets::data::Batch;
-use nets::hvp::{dense, perturb, BlockHessian};
+use nets::hvp::{dense, perturb, BlockHessian, HessianBatch};
 use nets::layers::BnMode;
 use nets::models::{Arch, Loss, ResNetConfig, TorchScript};
 use nets::net::Net;
@@ -29,7 +29,7 @@ fn block(candidates: &[Block], name: &str) -> Block {
 }
 
 fn hvp(net: &dyn Net, b: &Block, batch: &Batch, v: &[f64]) -> Vec<f64> {
-    let mut op = BlockHessian::new(net, b, vec![(batch.slice(0, batch.len()), 1.0)]).unwrap();
+    let mut op = BlockHessian::new(net, b, HessianBatch::whole(batch)).unwrap();
     let mut out = vec![0.0; v.len()];
     op.apply(v, &mut out).unwrap();
     out
@@ -115,7 +115,7 @@ fn torchvision_resnet18_and_our_zoo_resnet18_give_the_same_hvps() {
 /// Dense Hessian of the block by HVPs and by central differences of the
 /// gradient (step eps), as (hvp, fd).
 fn hessians(net: &dyn Net, b: &Block, batch: &Batch, eps: f64) -> (Vec<f64>, Vec<f64>) {
-    let one = || vec![(batch.slice(0, batch.len()), 1.0)];
+    let one = || HessianBatch::whole(batch);
     let h = dense(&mut BlockHessian::new(net, b, one()).unwrap(), |_| {}).unwrap();
     let grad = || BlockHessian::new(net, b, one()).unwrap().gradient().unwrap();
     let n = b.dim();

@@ -168,7 +168,9 @@ fn run(args: &Args) -> Result<()> {
         cfg.lr = lr;
         bar.set_message(format!("{opt_name} lr {lr}"));
         let model = match &source {
-            Source::Zoo(arch) => Trainee::Zoo(nets::models::build(arch, kind, device, args.init_seed)),
+            Source::Zoo(arch) => {
+                Trainee::Zoo(nets::models::try_build(arch, kind, device, args.init_seed).map_err(from_nets)?)
+            }
             Source::Script(script) => Trainee::Script(script.load()?.0),
         };
         if let Some(p) = &args.checkpoint {
@@ -276,5 +278,10 @@ fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> R
         Shape::Tokens { vocab } => (0, vocab),
     };
     let arch = zoo::arch(model, opts, input, classes).map_err(from_nets)?;
+    // Weights, their gradients and up to two optimizer moments (Adam).
+    let params = arch.param_count();
+    let value_bytes = if kind == tch::Kind::Double { 8.0 } else { 4.0 };
+    let what = format!("training a model of {params} parameters (weights, gradients, optimizer state)");
+    nets_cli::fits(4.0 * params as f64 * value_bytes, &what)?;
     Ok((data, arch))
 }

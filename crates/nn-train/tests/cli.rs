@@ -287,3 +287,11 @@ fn language_models_train_on_windows_and_bert_on_fresh_pairs() {
         assert!(s[0]["final_heldout_loss"].as_f64().unwrap().is_finite(), "{model}: {}", s[0]);
     }
 }
+
+#[test]
+fn a_model_beyond_memory_is_refused_before_training() {
+    let args = ["--model", "mlp", "--widths", "1000000,1000000", "--steps", "1", "--lr", "0.1", "--optimizer", "sgd"];
+    let out = nn_train(&args)
+        .fails_with(1, &["training a model of 1000796000010 parameters (weights, gradients, optimizer state)"]);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}

@@ -1,11 +1,13 @@
 //! Batches: the [`Batch`] type, its micro-batches, and drawing a Hessian
 //! batch (distinct images, or token windows) from a seeded generator.
+//! Tensors are assembled later, per range of examples ([`Stream`]).
 
 use rng::SplitMix;
 use tch::{Device, Kind, Tensor};
 
 use super::sources::ImageSet;
 use super::spec::{BatchSpec, Input};
+use super::stream::Stream;
 use crate::error::{Error, Result};
 
 /// Inputs and targets of one batch. `x`: [N, features] or images
@@ -29,21 +31,6 @@ impl Batch {
     /// Examples [start, start + len).
     pub fn slice(&self, start: i64, len: i64) -> Batch {
         Batch { x: self.x.narrow(0, start, len), y: self.y.narrow(0, start, len) }
-    }
-    /// Split into micro-batches of at most `size` examples, each with its
-    /// weight (examples / total), so that the weighted sum of the
-    /// micro-batches' mean losses is the batch's mean loss exactly.
-    pub fn micro_batches(&self, size: i64) -> Vec<(Batch, f64)> {
-        let n = self.len();
-        let size = size.clamp(1, n.max(1));
-        let mut out = Vec::new();
-        let mut s = 0;
-        while s < n {
-            let l = size.min(n - s);
-            out.push((self.slice(s, l), l as f64 / n as f64));
-            s += l;
-        }
-        out
     }
     pub fn to(&self, device: Device) -> Batch {
         Batch { x: self.x.to_device(device), y: self.y.to_device(device) }
@@ -80,22 +67,16 @@ pub fn choose_distinct(n: usize, k: usize, rng: &mut SplitMix) -> Vec<usize> {
     idx
 }
 
-pub(crate) fn windows(ids: &[i64], spec: &BatchSpec, rng: &mut SplitMix) -> Result<Batch> {
+/// The Hessian batch's windows of a token stream: `batch_size` offsets
+/// drawn in the training part, each window with its next-token targets.
+pub(crate) fn windows(ids: Vec<i64>, vocab: i64, spec: &BatchSpec, rng: &mut SplitMix) -> Result<Stream> {
     let t = spec.seq_len as usize;
     let train = ((ids.len() as f64) * TRAIN_FRACTION) as usize;
     if train < t + 2 {
         return Err(Error::invalid(format!("corpus too short ({train} training tokens) for sequences of {t}")));
     }
-    let b = spec.batch_size as usize;
-    let mut x = Vec::with_capacity(b * t);
-    let mut y = Vec::with_capacity(b * t);
-    for _ in 0..b {
-        let o = rng.below((train - t - 1) as u64) as usize;
-        x.extend_from_slice(&ids[o..o + t]);
-        y.extend_from_slice(&ids[o + 1..o + t + 1]);
-    }
-    let shape = [spec.batch_size, spec.seq_len];
-    Ok(Batch { x: Tensor::from_slice(&x).view(shape), y: Tensor::from_slice(&y).view(shape) })
+    let offsets = (0..spec.batch_size).map(|_| rng.below((train - t - 1) as u64) as usize).collect();
+    Ok(Stream::windows(ids, offsets, t, vocab))
 }
 
 /// [N, C, H, W] f64 images to what the network reads: flat features, or
@@ -124,22 +105,11 @@ pub(crate) fn shape_images(x: Tensor, input: Input) -> Result<Tensor> {
     }
 }
 
-pub(crate) fn image_batch(set: &ImageSet, spec: &BatchSpec, kind: Kind, rng: &mut SplitMix) -> Result<Loaded> {
+/// The Hessian batch's images: `batch_size` distinct examples of `set`.
+pub(crate) fn image_batch(set: ImageSet, spec: &BatchSpec, kind: Kind, rng: &mut SplitMix) -> Result<Stream> {
     let idx = choose_distinct(set.n, spec.batch_size as usize, rng);
     if idx.len() < spec.batch_size as usize {
         return Err(Error::BatchExceedsData { batch_size: spec.batch_size, available: set.n, data: spec.kind.name() });
     }
-    let mut x = Vec::with_capacity(idx.len() * set.len());
-    let mut y = Vec::with_capacity(idx.len());
-    for &i in &idx {
-        set.example(i, &mut x);
-        y.push(set.labels[i]);
-    }
-    let x = Tensor::from_slice(&x).view([idx.len() as i64, set.channels, set.height, set.width]);
-    let x = shape_images(x, spec.input)?.to_kind(kind);
-    let features = x.size()[1..].iter().product();
-    Ok(Loaded {
-        batch: Batch { x, y: Tensor::from_slice(&y) },
-        shape: Shape::Classes { features, classes: set.classes },
-    })
+    Stream::images(set, idx, spec.input, kind)
 }

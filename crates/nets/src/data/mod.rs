@@ -20,7 +20,8 @@
 //! * [`masking`]: BERT's masked-LM batches;
 //! * [`synthetic`]: shape-only data;
 //! * [`saved`]: a batch written for another program (safetensors `input`, `target`).
-//! * [`split`]: training and held-out sets for training.
+//! * [`split`]: training and held-out sets for training;
+//! * [`stream`]: a Hessian batch assembled per range of examples.
 
 pub mod batch;
 pub mod formats;
@@ -29,6 +30,7 @@ pub mod saved;
 pub mod sources;
 pub mod spec;
 pub mod split;
+pub mod stream;
 pub mod synthetic;
 pub mod tokenize;
 
@@ -46,6 +48,7 @@ pub use sources::{
 };
 pub use spec::{BatchSpec, DataKind, Input};
 pub use split::{load_split, Examples, TrainData};
+pub use stream::Stream;
 pub use tokenize::{bpe_tokens, char_tokens, Tokens, GPT2_VOCAB, GPT2_VOCAB_PADDED};
 
 use crate::error::{Error, Result, Setting, UserFiles};
@@ -83,8 +86,15 @@ fn token_stream(spec: &BatchSpec, rng: &mut SplitMix) -> Result<(Vec<i64>, i64)>
     }
 }
 
-/// Load the Hessian batch described by `spec`, in `kind` for float inputs.
+/// Load the Hessian batch described by `spec`, whole, in `kind` for float inputs.
 pub fn load(spec: &BatchSpec, kind: Kind) -> Result<Loaded> {
+    let stream = stream(spec, kind)?;
+    Ok(Loaded { batch: stream.whole()?, shape: stream.shape })
+}
+
+/// The Hessian batch described by `spec`: its examples chosen, their
+/// tensors assembled per range when asked for ([`Stream::examples`]).
+pub fn stream(spec: &BatchSpec, kind: Kind) -> Result<Stream> {
     if spec.batch_size < 1 {
         return Err(Error::out_of_range(Setting::BatchSize, "must be at least 1"));
     }
@@ -96,10 +106,11 @@ pub fn load(spec: &BatchSpec, kind: Kind) -> Result<Loaded> {
         return Err(Error::DataPathsUnused { data: spec.kind.name() });
     }
     let mut rng = SplitMix::new(rng::derive_seed(spec.seed, &[b"hessian-batch", spec.kind.name().as_bytes()]));
+    let held = |l: Loaded| Stream::held(l.batch, l.shape);
     match (spec.kind, spec.input) {
-        (DataKind::Synthetic, Input::Features) => Ok(synthetic::features(spec, kind, &mut rng)),
-        (DataKind::Synthetic, Input::Image { size }) => Ok(synthetic::images(spec, size, kind, &mut rng)),
-        (DataKind::Synthetic, Input::Tokens) => synthetic::token_windows(spec, &mut rng),
+        (DataKind::Synthetic, Input::Features) => Ok(held(synthetic::features(spec, kind, &mut rng))),
+        (DataKind::Synthetic, Input::Image { size }) => Ok(held(synthetic::images(spec, size, kind, &mut rng))),
+        (DataKind::Synthetic, Input::Tokens) => Ok(held(synthetic::token_windows(spec, &mut rng)?)),
         (
             DataKind::Mnist | DataKind::FashionMnist | DataKind::Idx | DataKind::Npy,
             Input::Features | Input::Image { .. },
@@ -113,18 +124,16 @@ pub fn load(spec: &BatchSpec, kind: Kind) -> Result<Loaded> {
                 }
                 _ => load_npy_dir(&user_paths(spec, UserFiles::Dir)?[0])?,
             };
-            batch::image_batch(&set, spec, kind, &mut rng)
+            batch::image_batch(set, spec, kind, &mut rng)
         }
         (_, Input::Tokens) => {
             let (ids, vocab) = token_stream(spec, &mut rng)?;
-            Ok(Loaded { batch: batch::windows(&ids, spec, &mut rng)?, shape: Shape::Tokens { vocab } })
+            batch::windows(ids, vocab, spec, &mut rng)
         }
         (_, Input::MaskedLm) => {
             let (ids, vocab) = token_stream(spec, &mut rng)?;
-            Ok(Loaded {
-                batch: masked_lm(&ids, vocab, spec, &mut rng)?,
-                shape: Shape::Tokens { vocab: vocab + BERT_SPECIALS },
-            })
+            let batch = masked_lm(&ids, vocab, spec, &mut rng)?;
+            Ok(Stream::held(batch, Shape::Tokens { vocab: vocab + BERT_SPECIALS }))
         }
         (k, Input::Features) => Err(Error::mismatch(format!("data `{}` has no feature vectors for an MLP", k.name()))),
         (k, Input::Image { .. }) => {

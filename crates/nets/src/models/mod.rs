@@ -95,6 +95,12 @@ pub struct Built {
     pub net: Box<dyn Net>,
 }
 
+/// [`build`], with libtorch's failures (weights it cannot allocate) as an
+/// error instead of a panic.
+pub fn try_build(arch: &Arch, kind: Kind, device: Device, init_seed: u64) -> crate::Result<Built> {
+    crate::contain("building the model", || Ok(build(arch, kind, device, init_seed)))
+}
+
 /// Build `arch` with weights drawn from `init_seed` on the CPU in `kind`,
 /// then move them to `device`: the same seed gives the same weights on every
 /// device.

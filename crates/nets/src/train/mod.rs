@@ -148,14 +148,18 @@ pub fn train<E: From<Error>>(
         let lr_now = cfg.schedule.at(cfg.lr, step - 1, cfg.steps);
         opt.set_learning_rate(lr_now).map_err(libtorch)?;
         opt.zero_grad().map_err(libtorch)?;
-        let loss = net.loss(&batch);
-        let train_loss = loss.double_value(&[]);
-        let norm = if train_loss.is_finite() {
-            loss.backward();
-            grad_norm(&tensors)
-        } else {
-            f64::NAN
-        };
+        // libtorch's failures (out of memory) end the run with a message.
+        let (train_loss, norm) = crate::contain(&format!("update {step}"), || {
+            let loss = net.loss(&batch);
+            let train_loss = loss.double_value(&[]);
+            let norm = if train_loss.is_finite() {
+                loss.backward();
+                grad_norm(&tensors)
+            } else {
+                f64::NAN
+            };
+            Ok((train_loss, norm))
+        })?;
         if !norm.is_finite() {
             outcome.diverged_at = Some(step);
             outcome.final_train_loss = None;
@@ -177,7 +181,9 @@ pub fn train<E: From<Error>>(
             recent.push(train_loss);
         }
         let evaluated = step % cfg.eval_every == 0 || step == cfg.steps;
-        let heldout_now = evaluated.then(|| heldout.evaluate(net));
+        let heldout_now = evaluated
+            .then(|| crate::contain(&format!("held-out evaluation at update {step}"), || Ok(heldout.evaluate(net))))
+            .transpose()?;
         if step % cfg.log_every == 0 || evaluated {
             let report =
                 StepReport { step, epoch: outcome.epochs, lr_now, train_loss, grad_norm: norm, heldout: heldout_now };

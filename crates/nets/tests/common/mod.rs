@@ -4,7 +4,7 @@
 
 use nets::blocks::{select, units, Block, Grouping};
 use nets::data::Batch;
-use nets::hvp::{dense, perturb, BlockHessian};
+use nets::hvp::{dense, perturb, BlockHessian, HessianBatch};
 use nets::models::Built;
 use rng::SplitMix;
 
@@ -13,12 +13,12 @@ pub fn block(m: &Built, pattern: &str, split: bool) -> Block {
 }
 
 pub fn hessian(m: &Built, b: &Block, batch: &Batch) -> Vec<f64> {
-    let mut op = BlockHessian::new(m.net.as_ref(), b, vec![(batch.slice(0, batch.len()), 1.0)]).unwrap();
+    let mut op = BlockHessian::new(m.net.as_ref(), b, HessianBatch::whole(batch)).unwrap();
     dense(&mut op, |_| {}).unwrap()
 }
 
 pub fn gradient(m: &Built, b: &Block, batch: &Batch) -> Vec<f64> {
-    BlockHessian::new(m.net.as_ref(), b, vec![(batch.slice(0, batch.len()), 1.0)]).unwrap().gradient().unwrap()
+    BlockHessian::new(m.net.as_ref(), b, HessianBatch::whole(batch)).unwrap().gradient().unwrap()
 }
 
 /// Central-difference Hessian of the block: column j = (g(x+eps e_j) - g(x-eps e_j)) / 2 eps.
