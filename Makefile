@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses fig1-training fig-js0-gap figures-init figures-training
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
 
 all: build
 
@@ -25,6 +25,7 @@ help:
 	@echo "  table1     paper Table 1: JS0 of each model at initialization, beside the paper's values"
 	@echo "  table1-hypotheses  JS0 under the tested readings of the authors' computation (bounded JS, skl, HVPs x60)"
 	@echo "  table3     paper Table 3: JS0 of the MLP against the layer scale c"
+	@echo "  table3-hypotheses  Table 3 under the tested readings, and the authors' density grid (NaN from which c?)"
 	@echo "  fig6       paper Figure 6: Case 1 block spectra (from our gpt2-small)"
 	@echo "  fig7       paper Figure 7: Case 2 block spectra (from our resnet18-narrow)"
 	@echo "  fig8       paper Figure 8: GD vs Adam, steps grid-searched, Cases 1-4, with a verdict per case"
@@ -87,7 +88,7 @@ bench: setup
 figures: figures-init figures-training
 
 # No training needed.
-figures-init: fig1-init fig2 fig3 fig4 table1 table1-hypotheses table3 fig6 fig7 fig8 table2 fig-demo
+figures-init: fig1-init fig2 fig3 fig4 table1 table1-hypotheses table3 table3-hypotheses fig6 fig7 fig8 table2 fig-demo
 
 # With nn-train (docs/training.md has each target's time).
 figures-training: fig1-training fig5 table3-trained fig10 fig11 fig-js0-gap
@@ -144,6 +145,20 @@ table3: | build
 	    | $(RELEASE)/slq-density | $(RELEASE)/block-js --format csv \
 	    | awk -F, -v c=$$c '$$1=="heterogeneity" {print c "," $$6}'; \
 	done | (echo "c,JS0"; cat) | tee $(OUT)/table3.csv
+
+# Table 3's hypotheses: the MLP's spectra at each c (table3's setting), JS0
+# under the readings of table1-hypotheses, and the authors' density grid
+# (does it turn NaN where the paper's Table 3 does, from c = 9?).
+TABLE3_HYPOTHESIS_SCALES ?= 1 2 4 6 8 9 10 12 15
+$(OUT)/mlp-c%.tridiag.jsonl: | build
+	@mkdir -p $(OUT)
+	$(RELEASE)/hvp-dump --model mlp --layer-scale $* $(MLP_BLOCKS) --probes 5 --steps 50 --threads 1 \
+	  --label mlp-c$* $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
+
+table3-hypotheses: $(TABLE3_HYPOTHESIS_SCALES:%=$(OUT)/mlp-c%.tridiag.jsonl)
+	( RELEASE=$(RELEASE) scripts/table1-hypotheses $^; echo; \
+	  .venv/bin/python scripts/authors_grid.py $^; echo; \
+	  .venv/bin/python scripts/authors_grid.py --scale 60 $^ ) | tee $(OUT)/table3-hypotheses.txt
 
 # Case 1 for table2: block spectra sampled from our own gpt2-small densities:
 # embedding, last layer's query and value, last layer's MLP fc.
