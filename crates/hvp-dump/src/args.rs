@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use lanczos::{Probe, Reorth};
-use nets::data::DataKind;
 use nets::layers::BnMode;
 
 pub const TOOL: &str = "hvp-dump";
@@ -135,38 +134,16 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 
-    /// Data: mnist, fashion-mnist, shakespeare-char, shakespeare-bpe,
-    /// synthetic, or a user's `idx` (--data-path IMAGES --data-path LABELS),
-    /// `npy` (--data-path DIR with images.npy and labels.npy) or `text`
-    /// (--data-path FILE, one token per character). Default: the model's.
-    /// Image models get 1-channel images replicated to 3 channels and
-    /// resized (bilinear) to their input size.
-    #[arg(long)]
-    pub data: Option<DataKind>,
-
-    /// The user's data files for --data idx, npy or text; repeatable.
-    #[arg(long = "data-path", value_name = "PATH")]
-    pub data_paths: Vec<PathBuf>,
-
-    /// Where the data sets are (default: $HESSIAN_BLOCKS_DATA, else data/ of this checkout).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_flags: nets_cli::DataFlags,
 
     /// Hessian batch: examples (mlp) or sequences (transformers). Default: the model's.
     #[arg(long)]
     pub batch_size: Option<i64>,
 
-    /// Sequence length (transformers; default: the model's context).
-    #[arg(long)]
-    pub seq_len: Option<i64>,
-
     /// Seed choosing the Hessian batch.
     #[arg(long, default_value_t = 0)]
     pub data_seed: u64,
-
-    /// Vocabulary of --data synthetic for transformers.
-    #[arg(long, default_value_t = 16)]
-    pub vocab: i64,
 
     /// Accumulate each product over micro-batches of this many examples
     /// (mean, weighted by size) instead of keeping one graph for the batch.
@@ -181,17 +158,8 @@ pub struct Args {
     #[arg(long, value_name = "N", requires = "micro_batch", conflicts_with = "batch_size")]
     pub batches: Option<i64>,
 
-    /// mlp: hidden widths, comma-separated (default 300,128,64).
-    #[arg(long, value_delimiter = ',')]
-    pub widths: Option<Vec<i64>>,
-
-    /// mlp: multiply each layer's output by this.
-    #[arg(long, default_value_t = 1.0)]
-    pub layer_scale: f64,
-
-    /// Transformer layers (tiny-transformer: 1-4, default 1; also GPT, ViT, BERT).
-    #[arg(long)]
-    pub layers: Option<i64>,
+    #[command(flatten)]
+    pub model_flags: nets_cli::ModelFlags,
 
     /// ResNet BatchNorm statistics while the Hessian is taken: `running`
     /// (default; PyTorch's eval mode, as the authors' code: the stored
@@ -202,10 +170,6 @@ pub struct Args {
     /// micro-batch).
     #[arg(long)]
     pub bn: Option<BnMode>,
-
-    /// Seed of the weight initialization.
-    #[arg(long, default_value_t = 0)]
-    pub init_seed: u64,
 
     /// Load weights by name from a safetensors file.
     #[arg(long)]

@@ -12,11 +12,11 @@ use clap::Parser;
 use cli::{Error, Result};
 use lanczos::Options;
 use nets::blocks::{select, units, Block, Grouping};
-use nets::data::{BatchSpec, Shape, Stream};
+use nets::data::{Shape, Stream};
 use nets::hvp::HessianBatch;
 use nets::net::Net;
 use nets::slq::{self, Output, Progress, Runs, Shard, Task};
-use nets::zoo::{self, ModelOptions};
+use nets::zoo;
 use records::{Hessian, Record, RecordWriter, Run, Tridiag};
 
 use args::{Args, TOOL};
@@ -28,9 +28,8 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let data_dir = args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir);
     if args.list_models {
-        return list::list_models(&data_dir);
+        return list::list_models(&args.data_flags.dir());
     }
     let dtype = args.dtype.as_deref().map(nets::parse_dtype).transpose().map_err(from_nets)?;
     let device = nets::parse_device(&args.device).map_err(from_nets)?;
@@ -54,23 +53,15 @@ fn run(args: &Args) -> Result<()> {
     let name = args.model.as_deref().expect("clap requires --model");
     let entry = zoo::zoo_entry(name).map_err(from_nets)?;
     let kind = dtype.unwrap_or(tch::Kind::Float);
-    let opts =
-        ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
+    let opts = args.model_flags.options(args.bn);
 
     // Data first: the vocabulary sizes the model.
     let shape_arch = zoo::arch(name, &opts, 784, 2).map_err(from_nets)?;
     let context = shape_arch.block_size();
-    let seq_len = nets_cli::zoo_seq_len(context, args.seq_len)?;
-    let spec = BatchSpec {
-        kind: args.data.unwrap_or(entry.default_data),
-        dir: data_dir,
-        batch_size: batch_size(args, entry.default_batch)?,
-        seq_len,
-        seed: args.data_seed,
-        synthetic_vocab: args.vocab,
-        input: shape_arch.input(),
-        paths: args.data_paths.clone(),
-    };
+    let seq_len = nets_cli::zoo_seq_len(context, args.data_flags.seq_len)?;
+    let kind_of_data = args.data_flags.data.unwrap_or(entry.default_data);
+    let batch = batch_size(args, entry.default_batch)?;
+    let spec = args.data_flags.spec(kind_of_data, batch, seq_len, args.data_seed, shape_arch.input());
     // Sizes before work: the batch (one micro-batch when streamed), then
     // one graph's logits (guards.rs).
     let value_bytes = if kind == tch::Kind::Double { 8.0 } else { 4.0 };
@@ -92,7 +83,7 @@ fn run(args: &Args) -> Result<()> {
     let arch = zoo::arch(name, &opts, input, classes).map_err(from_nets)?;
     let params = arch.param_count();
     nets_cli::fits(params as f64 * value_bytes, &format!("a model of {params} parameters (its weights)"))?;
-    let model = nets::models::try_build(&arch, kind, device, args.init_seed).map_err(from_nets)?;
+    let model = nets::models::try_build(&arch, kind, device, args.model_flags.init_seed).map_err(from_nets)?;
     let first = stream.examples(0, graph as usize).map_err(from_nets)?;
     model.net.check(&first).map_err(from_nets)?;
     if let Some(p) = &args.checkpoint {

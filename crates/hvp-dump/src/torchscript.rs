@@ -5,7 +5,7 @@ use std::path::Path;
 
 use cli::{Error, Result};
 use nets::blocks::units_of;
-use nets::data::{Batch, BatchSpec, Input, Stream};
+use nets::data::{Batch, Input, Stream};
 use nets::hvp::HessianBatch;
 use nets::layers::BnMode;
 use nets::models::{Loss, TorchScript};
@@ -53,18 +53,10 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
             Source::Inputs(module.batch_from(named, &format!("--inputs {}", file.display())).map_err(from_nets)?)
         }
         (None, Some(Reads(input))) => {
-            let data = args.data.ok_or_else(|| Error::usage("--reads needs --data (the data set to read)"))?;
-            let seq_len = nets_cli::reads_seq_len(input, args.seq_len)?;
-            let spec = BatchSpec {
-                kind: data,
-                dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
-                batch_size: crate::batch_size(args, 32)?,
-                seq_len,
-                seed: args.data_seed,
-                synthetic_vocab: args.vocab,
-                input,
-                paths: args.data_paths.clone(),
-            };
+            let flags = &args.data_flags;
+            let data = flags.data.ok_or_else(|| Error::usage("--reads needs --data (the data set to read)"))?;
+            let seq_len = nets_cli::reads_seq_len(input, flags.seq_len)?;
+            let spec = flags.spec(data, crate::batch_size(args, 32)?, seq_len, args.data_seed, input);
             Source::Data(nets::data::stream(&spec, module.kind()).map_err(from_nets)?)
         }
         (None, None) => {

@@ -1,7 +1,10 @@
 //! What the two binaries that drive networks (hvp-dump, nn-train) share:
 //! `nets` errors worded for their users (where a setting or a path came from
 //! a flag, the message names the flag; the variant decides the exit class,
-//! usage or invalid input), and the progress bar on a terminal.
+//! usage or invalid input), the flags both declare ([`DataFlags`],
+//! [`ModelFlags`]), size checks, and the progress bar on a terminal.
+
+mod flags;
 
 use std::io::IsTerminal;
 
@@ -20,6 +23,8 @@ fn flag(s: Setting, batch_size_flag: &'static str) -> &'static str {
         Setting::Vocab => "--vocab",
     }
 }
+
+pub use flags::{DataFlags, ModelFlags};
 
 const DATA_DIR_HINT: &str = "point --data-dir / HESSIAN_BLOCKS_DATA at";
 

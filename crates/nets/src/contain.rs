@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use crate::error::{Error, Result};
+use crate::error::{message_lines, Error, Result};
 
 thread_local! {
     /// Whether this thread is inside [`contain`].
@@ -47,14 +47,7 @@ fn from_panic(what: &str, payload: &(dyn Any + Send)) -> Error {
     let text = text.strip_prefix("called `Result::unwrap()` on an `Err` value: ").unwrap_or(text);
     let text = text.strip_prefix("Torch(\"").map(|t| t.trim_end_matches("\")")).unwrap_or(text);
     let text = text.replace("\\n", "\n").replace("\\\"", "\"");
-    let message: Vec<&str> = text
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.is_empty())
-        .take_while(|l| !l.starts_with("Exception raised from") && !l.starts_with("frame #"))
-        .take(3)
-        .collect();
-    let message = message.join(" | ");
+    let message = message_lines(&text, 3);
     let lower = message.to_lowercase();
     let out_of_memory = ["allocate", "out of memory", "not enough memory"].iter().any(|k| lower.contains(k));
     Error::Libtorch { what: what.to_string(), message, out_of_memory }

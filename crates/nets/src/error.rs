@@ -121,16 +121,21 @@ impl Error {
 /// libtorch's message without its C++ backtrace and its "Internal torch
 /// error" prefix: the lines before the stack listing, at most six.
 pub(crate) fn libtorch_message(e: &tch::TchError) -> String {
-    let text = e.to_string();
+    let joined = message_lines(&e.to_string(), 6);
+    joined.strip_prefix("Internal torch error: ").map(str::to_string).unwrap_or(joined)
+}
+
+/// The first `most` non-empty lines of a libtorch message before its C++
+/// stack listing, joined by " | ".
+pub(crate) fn message_lines(text: &str, most: usize) -> String {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim_end)
         .filter(|l| !l.is_empty())
         .take_while(|l| !l.starts_with("Exception raised from") && !l.starts_with("frame #"))
-        .take(6)
+        .take(most)
         .collect();
-    let joined = lines.join(" | ");
-    joined.strip_prefix("Internal torch error: ").map(str::to_string).unwrap_or(joined)
+    lines.join(" | ")
 }
 
 impl fmt::Display for Error {

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use nets::data::DataKind;
 use nets::layers::BnMode;
 use nets::train::{OptimizerKind, ScheduleKind};
 
@@ -138,19 +137,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 
-    /// Data: mnist, fashion-mnist, shakespeare-char, shakespeare-bpe,
-    /// synthetic, or a user's `idx` (--data-path IMAGES --data-path LABELS),
-    /// `npy` (--data-path DIR) or `text` (--data-path FILE). Default: the model's.
-    #[arg(long)]
-    pub data: Option<DataKind>,
-
-    /// The user's data files for --data idx, npy or text; repeatable.
-    #[arg(long = "data-path", value_name = "PATH")]
-    pub data_paths: Vec<PathBuf>,
-
-    /// Where the data sets are (default: $HESSIAN_BLOCKS_DATA, else data/ of this checkout).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_flags: nets_cli::DataFlags,
 
     /// Synthetic data: examples in each of the training and held-out sets.
     #[arg(long, default_value_t = 512)]
@@ -160,35 +148,14 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub data_seed: u64,
 
-    /// Sequence length (transformers; default: the model's context).
-    #[arg(long)]
-    pub seq_len: Option<i64>,
-
-    /// Vocabulary of --data synthetic for transformers.
-    #[arg(long, default_value_t = 16)]
-    pub vocab: i64,
-
-    /// mlp: hidden widths, comma-separated (default 300,128,64).
-    #[arg(long, value_delimiter = ',')]
-    pub widths: Option<Vec<i64>>,
-
-    /// mlp: multiply each layer's output by this.
-    #[arg(long, default_value_t = 1.0)]
-    pub layer_scale: f64,
-
-    /// Transformer layers (tiny-transformer: 1-4; also GPT, ViT, BERT).
-    #[arg(long)]
-    pub layers: Option<i64>,
+    #[command(flatten)]
+    pub model_flags: nets_cli::ModelFlags,
 
     /// ResNet BatchNorm statistics: `running` (default; the stored ones,
     /// never updated here, so BatchNorm is a learned affine map) or `batch`
     /// (each batch's own, also when evaluating).
     #[arg(long)]
     pub bn: Option<BnMode>,
-
-    /// Seed of the weight initialization.
-    #[arg(long, default_value_t = 0)]
-    pub init_seed: u64,
 
     /// The `model` field of the records and the checkpoints' prefix (default: the model's name).
     #[arg(long)]

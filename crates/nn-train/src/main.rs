@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use cli::{Error, Result};
-use nets::data::{BatchSpec, Shape, TrainData};
+use nets::data::{Shape, TrainData};
 use nets::train::{self, grid, Event, HeldOut, OptimizerSpec, Schedule, TrainConfig};
 use nets::zoo::{self, ModelOptions};
 use records::{Best, Record, RecordWriter, Run, Step, TrainSummary};
@@ -110,8 +110,7 @@ fn run(args: &Args) -> Result<()> {
     check_flags(args, &rates)?;
     let kind = nets::parse_dtype(&args.dtype).map_err(from_nets)?;
     let device = nets::parse_device(&args.device).map_err(from_nets)?;
-    let opts =
-        ModelOptions { widths: args.widths.clone(), layer_scale: args.layer_scale, layers: args.layers, bn: args.bn };
+    let opts = args.model_flags.options(args.bn);
     let (data, source, name) = match (&args.torchscript, &args.model) {
         (Some(path), _) => {
             let script = trainee::script(args, path, kind, device)?;
@@ -168,9 +167,9 @@ fn run(args: &Args) -> Result<()> {
         cfg.lr = lr;
         bar.set_message(format!("{opt_name} lr {lr}"));
         let model = match &source {
-            Source::Zoo(arch) => {
-                Trainee::Zoo(nets::models::try_build(arch, kind, device, args.init_seed).map_err(from_nets)?)
-            }
+            Source::Zoo(arch) => Trainee::Zoo(
+                nets::models::try_build(arch, kind, device, args.model_flags.init_seed).map_err(from_nets)?,
+            ),
             Source::Script(script) => Trainee::Script(script.load()?.0),
         };
         if let Some(p) = &args.checkpoint {
@@ -261,17 +260,10 @@ fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> R
     let entry = zoo::zoo_entry(model).map_err(from_nets)?;
     let shape_arch = zoo::arch(model, opts, 784, 2).map_err(from_nets)?;
     let context = shape_arch.block_size();
-    let seq_len = nets_cli::zoo_seq_len(context, args.seq_len)?;
-    let spec = BatchSpec {
-        kind: args.data.unwrap_or(entry.default_data),
-        dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
-        batch_size: args.synthetic_examples,
-        seq_len,
-        seed: args.data_seed,
-        synthetic_vocab: args.vocab,
-        input: shape_arch.input(),
-        paths: args.data_paths.clone(),
-    };
+    let flags = &args.data_flags;
+    let seq_len = nets_cli::zoo_seq_len(context, flags.seq_len)?;
+    let data_kind = flags.data.unwrap_or(entry.default_data);
+    let spec = flags.spec(data_kind, args.synthetic_examples, seq_len, args.data_seed, shape_arch.input());
     let data = nets::data::load_split(&spec, kind).map_err(from_nets)?;
     let (input, classes) = match data.shape {
         Shape::Classes { features, classes } => (features, classes),

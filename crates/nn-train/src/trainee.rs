@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cli::{Error, Result};
-use nets::data::{Batch, BatchSpec, Examples, Shape, TrainData};
+use nets::data::{Batch, Examples, Shape, TrainData};
 use nets::models::{Built, Loss, TorchScript};
 use nets::net::Net;
 use tch::{Device, Kind, Tensor};
@@ -87,22 +87,14 @@ impl Script {
                 heldout_rule: "the --inputs examples themselves",
             });
         }
-        let (Some(data), Some(input)) = (args.data, args.reads) else {
+        let flags = &args.data_flags;
+        let (Some(data), Some(input)) = (flags.data, args.reads) else {
             return Err(Error::usage(
                 "--torchscript needs training data: --inputs FILE (safetensors), or --data with --reads",
             ));
         };
-        let seq_len = nets_cli::reads_seq_len(input, args.seq_len)?;
-        let spec = BatchSpec {
-            kind: data,
-            dir: args.data_dir.clone().unwrap_or_else(nets::data::default_data_dir),
-            batch_size: args.synthetic_examples,
-            seq_len,
-            seed: args.data_seed,
-            synthetic_vocab: args.vocab,
-            input,
-            paths: args.data_paths.clone(),
-        };
+        let seq_len = nets_cli::reads_seq_len(input, flags.seq_len)?;
+        let spec = flags.spec(data, args.synthetic_examples, seq_len, args.data_seed, input);
         nets::data::load_split(&spec, self.kind).map_err(from_nets)
     }
 }
