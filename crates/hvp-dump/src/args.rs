@@ -98,10 +98,18 @@ pub struct Args {
 
     /// Memory budget for the Lanczos basis, in GiB, met for every block:
     /// full reorthogonalization with an f64 basis (steps x size x 8 bytes)
-    /// when it fits, else with an f32 basis (x 4 bytes), else none. The
-    /// `tridiag` record's `basis` says which ran (docs/performance.md: cost).
+    /// when it fits, else with an f32 basis (x 4 bytes), else against the
+    /// first K vectors that fit in f32, else none. The `tridiag` record's
+    /// `basis` says which ran (docs/performance.md: what each costs).
     #[arg(long, default_value_t = 4.0)]
     pub memory: f64,
+
+    /// Where a basis over --memory goes instead of down the ladder: a file
+    /// here (removed after each run) holding the whole f64 basis, read back
+    /// at every step, so the run stays exact (`basis`: f64-disk) at the cost
+    /// of steps x size x 8 bytes of disk and its reading time.
+    #[arg(long, value_name = "DIR")]
+    pub basis_dir: Option<PathBuf>,
 
     /// Run the K-th of N deterministic shares of the (block, probe) runs
     /// (K from 1 to N); the N outputs concatenated in order (without their

@@ -183,8 +183,14 @@ fn dump(
         reorth: args.reorth,
         threads: args.threads,
         basis_budget_gib: Some(args.memory),
+        basis_dir: args.basis_dir.clone(),
         ..Options::default()
     };
+    if let Some(dir) = &args.basis_dir {
+        if !dir.is_dir() {
+            return Err(Error::invalid(format!("--basis-dir {}: not a directory", dir.display())));
+        }
+    }
     // Check every block against its limits before any work.
     for b in blocks {
         let d = b.dim();

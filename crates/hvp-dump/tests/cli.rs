@@ -225,6 +225,28 @@ fn the_memory_budget_is_met_by_the_basis_ladder() {
 }
 
 #[test]
+fn a_basis_over_memory_goes_to_basis_dir_and_gives_the_same_tridiagonals() {
+    let dir = std::env::temp_dir().join(format!("hvp-dump-basis-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = with(TINY, &["--block", "wte", "--block", "h.0.attn.c_attn.weight", "--probes", "2", "--steps", "12"]);
+    let in_memory = records(&ok(&base));
+    // 1e-6 GiB (1 kB) holds one vector of either block, not their bases.
+    let on_disk = records(&ok(&with(&base, &["--memory", "1e-6", "--basis-dir", dir.to_str().unwrap()])));
+    assert_eq!(in_memory.len(), on_disk.len());
+    for (a, b) in in_memory[1..].iter().zip(&on_disk[1..]) {
+        assert_eq!((a["basis"].as_str(), b["basis"].as_str()), (Some("f64"), Some("f64-disk")));
+        assert_eq!((&a["alpha"], &a["beta"]), (&b["alpha"], &b["beta"]), "{}", a["block"]);
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "basis files left in {}", dir.display());
+    std::fs::remove_dir_all(&dir).unwrap();
+    fails(
+        &with(&base, &["--basis-dir", "/nonexistent/hb-basis"]),
+        1,
+        &["--basis-dir /nonexistent/hb-basis: not a directory"],
+    );
+}
+
+#[test]
 fn errors_are_clear() {
     fails(&["--model", "resnet"], 2, &["unknown model `resnet`", "gpt2-small"]);
     fails(&with(TINY, &["--block", "nonesuch*"]), 2, &["no block matches `nonesuch*`", "transformer.wte.weight"]);

@@ -14,7 +14,9 @@
 //! ([`BasisPrecision`]), whole or only its first vectors ([`BasisKept`]);
 //! [`within_budget`] picks the first rung of the ladder f64 basis -> f32
 //! basis -> the first vectors that fit, in f32 -> no reorthogonalization
-//! (docs/performance.md measures what each rung costs in accuracy).
+//! (docs/performance.md measures what each rung costs in accuracy); given a
+//! directory ([`Options::basis_dir`]), a basis over budget goes to a file
+//! there instead, whole and in f64, so the result stays exact.
 //!
 //! ```
 //! use lanczos::{lanczos, DenseSymmetric, Options, Probe};
@@ -25,12 +27,14 @@
 //! assert_eq!(t.alpha.len(), 3);
 //! ```
 
+mod disk;
 mod kernels;
 mod memory;
 mod operator;
 mod probe;
 mod reorth;
 
+use disk::DiskBasis;
 use kernels::{axpy, dot, norm};
 pub use memory::{within_budget, BasisMemory, GIB};
 pub use operator::{DenseSymmetric, Diagonal, SymmetricOperator};
@@ -113,6 +117,11 @@ pub struct Options {
     /// ladder of [`within_budget`] for its operator's dimension, so the basis
     /// it keeps fits (the result's [`Tridiagonal::basis`] says which rung ran).
     pub basis_budget_gib: Option<f64>,
+    /// Where a basis over the budget may be kept on disk, whole and in f64
+    /// (see [`BasisKept::Disk`]); None: the in-memory ladder alone.
+    pub basis_dir: Option<std::path::PathBuf>,
+    /// Keep the basis in a file in `basis_dir` (set by [`within_budget`]).
+    pub basis_on_disk: bool,
     /// Breakdown tolerance, relative to the largest ||A q_j|| seen so far:
     /// when beta_j falls below it the Krylov space is (numerically)
     /// invariant and the run ends with the tridiagonal found so far.
@@ -131,6 +140,8 @@ impl Default for Options {
             basis: BasisPrecision::F64,
             basis_rows: None,
             basis_budget_gib: None,
+            basis_dir: None,
+            basis_on_disk: false,
             breakdown_tol: 1e-10,
             threads: 0,
         }
@@ -144,6 +155,7 @@ impl Options {
         let steps = self.steps.min(dim).max(1);
         match (self.reorth, self.basis_rows) {
             (Reorth::None, _) | (Reorth::Full, Some(0)) => BasisKept::None,
+            (Reorth::Full, None) if self.basis_on_disk && self.basis_dir.is_some() => BasisKept::Disk,
             (Reorth::Full, Some(rows)) if rows < steps => BasisKept::First(self.basis, rows),
             (Reorth::Full, _) => BasisKept::Full(self.basis),
         }
@@ -160,16 +172,21 @@ pub enum BasisKept {
     /// outliers, first) then get no ghost copies later; the rest of the
     /// recurrence runs as without reorthogonalization.
     First(BasisPrecision, usize),
+    /// Every Lanczos vector, f64, in a file read back at each step: full
+    /// reorthogonalization, bit-identical to `Full(F64)`, with one vector
+    /// in memory.
+    Disk,
     /// No basis: the three-term recurrence alone.
     None,
 }
 
 impl BasisKept {
     /// The `tridiag` record's `basis` field: `f64`, `f32`, `f32-first-K`
-    /// (the first K vectors in f32), or `none`.
+    /// (the first K vectors in f32), `f64-disk`, or `none`.
     pub fn name(self) -> String {
         match self {
             BasisKept::Full(p) => p.name().to_string(),
+            BasisKept::Disk => "f64-disk".to_string(),
             BasisKept::First(p, rows) => format!("{}-first-{rows}", p.name()),
             BasisKept::None => "none".to_string(),
         }
@@ -178,7 +195,7 @@ impl BasisKept {
     /// `full` when every vector is kept, else `none` (the `reorth` field).
     pub fn reorth(self) -> Reorth {
         match self {
-            BasisKept::Full(_) => Reorth::Full,
+            BasisKept::Full(_) | BasisKept::Disk => Reorth::Full,
             BasisKept::First(..) | BasisKept::None => Reorth::None,
         }
     }
@@ -204,6 +221,8 @@ pub enum LanczosError<E> {
     Operator { step: usize, error: E },
     /// The operator returned a non-finite vector.
     NonFinite { step: usize },
+    /// The basis file could not be written or read.
+    Basis { step: usize, error: std::io::Error },
 }
 
 impl<E: std::fmt::Display> std::fmt::Display for LanczosError<E> {
@@ -212,6 +231,7 @@ impl<E: std::fmt::Display> std::fmt::Display for LanczosError<E> {
             LanczosError::BadStart(m) => write!(f, "bad start vector: {m}"),
             LanczosError::Operator { step, error } => write!(f, "matvec failed at Lanczos step {step}: {error}"),
             LanczosError::NonFinite { step } => write!(f, "matvec returned NaN or Inf at Lanczos step {step}"),
+            LanczosError::Basis { step, error } => write!(f, "at Lanczos step {step}: {error}"),
         }
     }
 }
@@ -248,25 +268,31 @@ enum Store {
     None,
     F64(Basis<f64>),
     F32(Basis<f32>),
+    Disk(DiskBasis),
 }
 
 impl Store {
-    /// The store of a run of `steps` steps on dimension `dim`, allocated once.
-    fn new(kept: BasisKept, dim: usize, steps: usize) -> Self {
+    /// The store of a run of `steps` steps on dimension `dim`, allocated
+    /// once (a file in `dir` for [`BasisKept::Disk`]).
+    fn new(kept: BasisKept, dim: usize, steps: usize, dir: Option<&std::path::Path>) -> std::io::Result<Self> {
         let (precision, rows) = match kept {
-            BasisKept::None => return Store::None,
+            BasisKept::None => return Ok(Store::None),
+            BasisKept::Disk => {
+                let dir = dir.ok_or_else(|| std::io::Error::other("a basis on disk needs a directory"))?;
+                return Ok(Store::Disk(DiskBasis::create(dir, dim)?));
+            }
             BasisKept::Full(p) => (p, steps),
             BasisKept::First(p, rows) => (p, rows),
         };
-        match precision {
+        Ok(match precision {
             BasisPrecision::F64 => Store::F64(Basis::with_capacity(dim, rows)),
             BasisPrecision::F32 => Store::F32(Basis::with_capacity(dim, rows)),
-        }
+        })
     }
 
     /// Stores `q` (while there is room), then orthogonalizes `w` against
     /// every stored vector.
-    fn push_and_orthogonalize(&mut self, q: &[f64], w: &mut [f64], scratch: &mut Vec<f64>) {
+    fn push_and_orthogonalize(&mut self, q: &[f64], w: &mut [f64], scratch: &mut Vec<f64>) -> std::io::Result<()> {
         match self {
             Store::None => {}
             Store::F64(b) => {
@@ -277,7 +303,12 @@ impl Store {
                 b.push(q);
                 b.orthogonalize(w, scratch);
             }
+            Store::Disk(b) => {
+                b.push(q)?;
+                b.orthogonalize(w, scratch)?;
+            }
         }
+        Ok(())
     }
 
     /// Bytes the store has allocated.
@@ -287,6 +318,7 @@ impl Store {
             Store::None => 0,
             Store::F64(b) => b.allocated_bytes(),
             Store::F32(b) => b.allocated_bytes(),
+            Store::Disk(_) => 0,
         }
     }
 }
@@ -324,7 +356,8 @@ fn run<O: SymmetricOperator>(
     let m = opts.steps.min(n).max(1);
     let mut q: Vec<f64> = start.iter().map(|x| x / s).collect();
     let mut q_prev: Vec<f64> = vec![0.0; n];
-    let mut basis = Store::new(kept, n, m);
+    let mut basis =
+        Store::new(kept, n, m, opts.basis_dir.as_deref()).map_err(|error| LanczosError::Basis { step: 0, error })?;
     let mut scratch = Vec::new();
     // A pool that cannot be built changes nothing but speed: fall back to the current one.
     let pool = (opts.threads > 0).then(|| rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().ok());
@@ -351,6 +384,7 @@ fn run<O: SymmetricOperator>(
             Some(pool) => pool.install(|| basis.push_and_orthogonalize(&q, &mut w, &mut scratch)),
             None => basis.push_and_orthogonalize(&q, &mut w, &mut scratch),
         }
+        .map_err(|error| LanczosError::Basis { step: j, error })?;
         progress(j + 1);
         if j + 1 == m {
             break;
@@ -373,6 +407,34 @@ fn run<O: SymmetricOperator>(
 mod tests {
     use super::*;
     use rng::SplitMix;
+
+    #[test]
+    fn a_basis_on_disk_gives_the_in_memory_tridiagonal_bit_for_bit_and_leaves_no_file() {
+        let n = 2 * kernels::CHUNK + 300;
+        let d: Vec<f64> = (0..n).map(|i| if i < 4 { 100.0 * (i + 1) as f64 } else { (i % 97) as f64 / 97.0 }).collect();
+        let mut op = Diagonal(d);
+        let v = Probe::Gaussian.vector(n, &mut SplitMix::new(3));
+        let dir = std::env::temp_dir().join(format!("lanczos-disk-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let memory = Options { steps: 80, ..Options::default() };
+        let disk = Options { basis_dir: Some(dir.clone()), basis_on_disk: true, ..memory.clone() };
+        let (a, _) = run(&mut op, &v, &memory, |_| {}).unwrap();
+        let (b, store) = run(&mut op, &v, &disk, |_| {}).unwrap();
+        assert_eq!((a.basis, b.basis), (BasisKept::Full(BasisPrecision::F64), BasisKept::Disk));
+        assert_eq!((a.alpha, a.beta, a.breakdown), (b.alpha, b.beta, b.breakdown));
+        let Store::Disk(file) = store else { panic!("not on disk") };
+        let path = file.path().to_path_buf();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), (80 * n * 8) as u64);
+        drop(file);
+        assert!(!path.exists(), "{} left behind", path.display());
+        std::fs::remove_dir_all(&dir).unwrap();
+        // A directory that cannot take the file is an error naming it.
+        let gone = Options { basis_dir: Some(dir.join("missing")), ..disk };
+        match run(&mut op, &v, &gone, |_| {}) {
+            Err(LanczosError::Basis { step: 0, error }) => assert!(error.to_string().contains("missing"), "{error}"),
+            other => panic!("expected a basis error, got {:?}", other.map(|(t, _)| t)),
+        }
+    }
 
     #[test]
     fn the_lanczos_basis_stays_orthonormal_past_convergence() {
@@ -419,6 +481,27 @@ mod tests {
             assert_eq!(store.allocated_bytes(), bytes, "budget {fraction} x the f64 basis");
             assert!(store.allocated_bytes() as f64 <= budget * GIB);
         }
+        // With a directory, a basis over the budget goes to disk whole, in
+        // f64, with one row in memory, down to a budget of one row.
+        let dir = std::env::temp_dir().join(format!("lanczos-budget-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (fraction, kept) in [
+            (0.999, BasisKept::Disk),
+            (1.0 / 60.0, BasisKept::Disk),
+            (0.99 / 60.0, BasisKept::First(BasisPrecision::F32, 1)),
+        ] {
+            let budget = fraction * full_bytes / GIB;
+            let opts = Options {
+                steps: m,
+                basis_budget_gib: Some(budget),
+                basis_dir: Some(dir.clone()),
+                ..Options::default()
+            };
+            let (t, store) = run(&mut op, &v, &opts, |_| {}).unwrap();
+            assert_eq!(t.basis, kept, "budget {fraction} x the f64 basis, with a directory");
+            assert!(store.allocated_bytes() as f64 <= budget * GIB);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
         // Without a budget the options are followed as given.
         let (t, store) = run(&mut op, &v, &Options { steps: m, ..Options::default() }, |_| {}).unwrap();
         assert_eq!((t.basis, store.allocated_bytes()), (BasisKept::Full(BasisPrecision::F64), m * n * 8));

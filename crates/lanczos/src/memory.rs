@@ -25,6 +25,10 @@ impl BasisMemory {
     /// None when the run stores no basis (no reorthogonalization).
     pub fn of_run(opts: &Options, dim: usize) -> Option<Self> {
         match opts.reorth {
+            Reorth::Full if opts.basis_on_disk && opts.basis_dir.is_some() && opts.basis_rows.is_none() => {
+                // One row read back at a time.
+                Some(BasisMemory { steps: 1, dim, entry_bytes: 8 })
+            }
             Reorth::Full => {
                 let rows = opts.steps.min(dim).min(opts.basis_rows.unwrap_or(usize::MAX));
                 (rows > 0).then_some(BasisMemory { steps: rows, dim, entry_bytes: opts.basis.entry_bytes() })
@@ -48,15 +52,20 @@ impl BasisMemory {
 }
 
 /// `opts` moved down the ladder until its basis fits `budget_gib` GiB:
-/// full reorthogonalization with an f64 basis, else with an f32 basis, else
-/// the first Lanczos vectors that fit in f32 (at least one), else no
-/// reorthogonalization (no basis at all, so any budget is met). Options
-/// that already fit, or ask for no reorthogonalization, are returned as they
-/// are. Why this ladder, and what each rung costs: docs/performance.md.
+/// full reorthogonalization with an f64 basis; else, when `opts.basis_dir`
+/// is set and one f64 vector fits, the whole f64 basis in a file there
+/// (exact, slower); else with an f32 basis, else the first Lanczos vectors
+/// that fit in f32 (at least one), else no reorthogonalization (no basis at
+/// all, so any budget is met). Options that already fit, or ask for no
+/// reorthogonalization, are returned as they are. Why this ladder, and what
+/// each rung costs: docs/performance.md.
 pub fn within_budget(opts: &Options, dim: usize, budget_gib: f64) -> Options {
     let fits = |o: &Options| BasisMemory::of_run(o, dim).is_none_or(|m| m.fits(budget_gib));
     if fits(opts) {
         return opts.clone();
+    }
+    if opts.basis_dir.is_some() && opts.basis_rows.is_none() && (dim as f64) * 8.0 <= budget_gib * GIB {
+        return Options { basis: BasisPrecision::F64, basis_on_disk: true, ..opts.clone() };
     }
     let f32_basis = Options { basis: BasisPrecision::F32, ..opts.clone() };
     if fits(&f32_basis) {

@@ -173,6 +173,7 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
                         LanczosError::BadStart(m) => {
                             Error::numeric(format!("block `{}`, probe {probe}: {m}", block.name))
                         }
+                        LanczosError::Basis { step, error } => Error::invalid(format!("{}: {error}", at(step))),
                     },
                 )?;
                 Ok(Output::Tridiag { block, probe, seed, tridiagonal })
