@@ -15,6 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::kernels::{dot_chunk, norm, CHUNK};
 
+/// Entries moved between the file and memory at a time: the byte buffer is
+/// this small, so memory holds one row of f64 and 1 MiB.
+#[cfg(not(test))]
+const IO_ENTRIES: usize = 1 << 17;
+/// Small in tests, so that rows of a few thousand entries take several reads.
+#[cfg(test)]
+const IO_ENTRIES: usize = 1000;
+
 /// Distinguishes the files of the runs of one process.
 static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
 
@@ -28,7 +36,7 @@ pub(crate) struct DiskBasis {
     rows: usize,
     /// One row, read back.
     row: Vec<f64>,
-    /// One row's bytes on their way to or from the file.
+    /// Up to [`IO_ENTRIES`] entries' bytes on their way to or from the file.
     bytes: Vec<u8>,
 }
 
@@ -38,16 +46,18 @@ impl DiskBasis {
         let name = format!("lanczos-basis-{}-{}.f64", std::process::id(), NEXT_FILE.fetch_add(1, Ordering::Relaxed));
         let path = dir.join(name);
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(|e| at(&path, e))?;
-        Ok(DiskBasis { file, path, dim, rows: 0, row: vec![0.0; dim], bytes: Vec::with_capacity(dim * 8) })
+        Ok(DiskBasis { file, path, dim, rows: 0, row: vec![0.0; dim], bytes: Vec::with_capacity(IO_ENTRIES * 8) })
     }
 
     /// Appends `v`.
     pub(crate) fn push(&mut self, v: &[f64]) -> io::Result<()> {
         debug_assert_eq!(v.len(), self.dim);
-        self.bytes.clear();
-        self.bytes.extend(v.iter().flat_map(|x| x.to_le_bytes()));
         self.file.seek(SeekFrom::Start((self.rows * self.dim * 8) as u64)).map_err(|e| at(&self.path, e))?;
-        self.file.write_all(&self.bytes).map_err(|e| at(&self.path, e))?;
+        for part in v.chunks(IO_ENTRIES) {
+            self.bytes.clear();
+            self.bytes.extend(part.iter().flat_map(|x| x.to_le_bytes()));
+            self.file.write_all(&self.bytes).map_err(|e| at(&self.path, e))?;
+        }
         self.rows += 1;
         Ok(())
     }
@@ -86,11 +96,13 @@ impl DiskBasis {
     }
 
     fn read_row(&mut self, k: usize) -> io::Result<()> {
-        self.bytes.resize(self.dim * 8, 0);
         self.file.seek(SeekFrom::Start((k * self.dim * 8) as u64)).map_err(|e| at(&self.path, e))?;
-        self.file.read_exact(&mut self.bytes).map_err(|e| at(&self.path, e))?;
-        for (x, b) in self.row.iter_mut().zip(self.bytes.chunks_exact(8)) {
-            *x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        for part in self.row.chunks_mut(IO_ENTRIES) {
+            self.bytes.resize(part.len() * 8, 0);
+            self.file.read_exact(&mut self.bytes).map_err(|e| at(&self.path, e))?;
+            for (x, b) in part.iter_mut().zip(self.bytes.chunks_exact(8)) {
+                *x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            }
         }
         Ok(())
     }
