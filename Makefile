@@ -153,7 +153,7 @@ TABLE3_HYPOTHESIS_SCALES ?= 1 2 4 6 8 9 10 12 15
 $(OUT)/mlp-c%.tridiag.jsonl: | build
 	@mkdir -p $(OUT)
 	$(RELEASE)/hvp-dump --model mlp --layer-scale $* $(MLP_BLOCKS) --probes 5 --steps 50 --threads 1 \
-	  --label mlp-c$* $(SPECTRA_FLAGS) > $@.part && mv $@.part $@
+	  --label mlp-c$* > $@.part && mv $@.part $@
 
 table3-hypotheses: $(TABLE3_HYPOTHESIS_SCALES:%=$(OUT)/mlp-c%.tridiag.jsonl)
 	( RELEASE=$(RELEASE) scripts/table1-hypotheses $^; echo; \

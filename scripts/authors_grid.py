@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Hypothesis 4 for Table 3's NaN: the authors' density grid.
 
-The authors' spectrum code (as described in ../shared/notes/peers.md; their
-repository publishes no JS code) smooths each block's Ritz values with a
+The authors' spectrum code (github.com/zyushun/hessian-spectrum,
+hessian_spectrum.py; it publishes no JS code) smooths each block's Ritz values with a
 Gaussian of absolute sigma sqrt(1e-5) evaluated on its own grid of 50,000
 points from (mean smallest Ritz value - 1) to (mean largest + 1), in float64,
 then divides by the density's integral on that grid. Once the grid spacing

@@ -105,9 +105,10 @@ pub struct Args {
     pub memory: f64,
 
     /// Where a basis over --memory goes instead of down the ladder: a file
-    /// here (removed after each run) holding the whole f64 basis, read back
-    /// at every step, so the run stays exact (`basis`: f64-disk) at the cost
-    /// of steps x size x 8 bytes of disk and its reading time.
+    /// here holding the whole f64 basis, read back at every step, so the run
+    /// stays exact (`basis`: f64-disk) at the cost of steps x size x 8 bytes
+    /// of disk and its reading time. The file is unlinked as soon as it is
+    /// made, so its space comes back when the run ends, even if killed.
     #[arg(long, value_name = "DIR")]
     pub basis_dir: Option<PathBuf>,
 

@@ -42,6 +42,9 @@ fn run(args: &Args) -> Result<()> {
     if args.memory.is_nan() || args.memory <= 0.0 {
         return Err(Error::usage("--memory must be positive"));
     }
+    if args.micro_batch.is_some_and(|m| m < 1) {
+        return Err(Error::usage("--micro-batch must be at least 1"));
+    }
     let shard: Option<Shard> =
         args.shard.as_deref().map(|s| s.parse().map_err(|m| Error::usage(format!("--shard {m}")))).transpose()?;
     if let Some(path) = &args.torchscript {
@@ -71,7 +74,17 @@ fn run(args: &Args) -> Result<()> {
     };
     let batch_bytes = guards::batch_bytes(&spec.input, held, seq_len, value_bytes);
     nets_cli::fits(batch_bytes, &format!("{what} {held} (the examples held at once)"))?;
-    let stream = nets::data::stream(&spec, kind).map_err(from_nets)?;
+    if args.save_batch.is_some() {
+        let whole = guards::batch_bytes(&spec.input, spec.batch_size, seq_len, value_bytes);
+        nets_cli::fits(whole, &format!("--save-batch of {} examples (assembled whole)", spec.batch_size))?;
+    }
+    let stream = nets::data::stream(&spec, kind).map_err(|e| match (e, args.batches, args.micro_batch) {
+        // The batch size was not given as --batch-size: name the flags that made it.
+        (nets::Error::BatchExceedsData { batch_size, available, data }, Some(n), Some(m)) => Error::usage(format!(
+            "--batches {n} x --micro-batch {m} = {batch_size} examples exceed the {available} training examples of `{data}`"
+        )),
+        (e, ..) => from_nets(e),
+    })?;
     let (input, classes) = match stream.shape {
         Shape::Classes { features, classes } => (features, classes),
         Shape::Tokens { vocab } => (0, vocab),
@@ -108,9 +121,6 @@ fn run(args: &Args) -> Result<()> {
 /// The Hessian batch's size: --batch-size (else `default`), or with
 /// --batches, that many micro-batches of --micro-batch examples.
 fn batch_size(args: &Args, default: i64) -> Result<i64> {
-    if args.micro_batch.is_some_and(|m| m < 1) {
-        return Err(Error::usage("--micro-batch must be at least 1"));
-    }
     match (args.batches, args.micro_batch) {
         (Some(n), _) if n < 1 => Err(Error::usage("--batches must be at least 1")),
         (Some(n), Some(m)) => n.checked_mul(m).ok_or_else(|| {
@@ -131,7 +141,8 @@ fn with_batch<T>(
     match (args.batches, args.micro_batch) {
         (Some(_), Some(micro)) => work(HessianBatch::Streamed { stream, micro: micro as usize, device }),
         _ => {
-            let batch = stream.whole().map_err(from_nets)?.to(device);
+            let batch = nets::contain("putting the batch on the device", || Ok(stream.whole()?.to(device)))
+                .map_err(from_nets)?;
             work(HessianBatch::Held { batch: &batch, micro: args.micro_batch })
         }
     }

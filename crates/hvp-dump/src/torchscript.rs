@@ -84,7 +84,7 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
         }
         Source::Data(stream) => {
             let first = args.micro_batch.map_or(stream.len(), |m| (m as usize).min(stream.len()));
-            check(&stream.examples(0, first).map_err(from_nets)?)?;
+            check(&stream.examples(0, first).map_err(from_nets)?.to(device))?;
             crate::with_batch(args, &stream, device, dump)
         }
     }

@@ -340,6 +340,12 @@ fn batches_need_a_micro_batch_and_refuse_bad_counts() {
     fails(&with(TINY, &["--batches", "3", "--micro-batch", "2", "--batch-size", "6"]), 2, &["--batch-size"]);
     fails(&with(TINY, &["--batches", "0", "--micro-batch", "2"]), 2, &["--batches must be at least 1"]);
     fails(&with(TINY, &["--batches=-1", "--micro-batch", "2"]), 2, &["--batches must be at least 1"]);
+    fails(&with(TINY, &["--micro-batch", "0"]), 2, &["--micro-batch must be at least 1"]);
+    fails(
+        &["--model", "mlp", "--batches", "40000", "--micro-batch", "2", "--probes", "1", "--steps", "2"],
+        2,
+        &["--batches 40000 x --micro-batch 2 = 80000 examples exceed the 60000 training examples of `mnist`"],
+    );
     fails(
         &with(TINY, &["--batches", "4611686018427387904", "--micro-batch", "4"]),
         2,

@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::kernels::{dot_chunk, norm, CHUNK};
 
-/// Entries moved between the file and memory at a time: the byte buffer is
-/// this small, so memory holds one row of f64 and 1 MiB.
+/// Entries moved between the file and memory at a time: memory holds one
+/// row of f64 and at most this many entries' bytes (1 MiB), at most two
+/// rows in all ([`crate::BasisMemory`] counts two).
 #[cfg(not(test))]
 const IO_ENTRIES: usize = 1 << 17;
 /// Small in tests, so that rows of a few thousand entries take several reads.
@@ -46,7 +47,12 @@ impl DiskBasis {
         let name = format!("lanczos-basis-{}-{}.f64", std::process::id(), NEXT_FILE.fetch_add(1, Ordering::Relaxed));
         let path = dir.join(name);
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(|e| at(&path, e))?;
-        Ok(DiskBasis { file, path, dim, rows: 0, row: vec![0.0; dim], bytes: Vec::with_capacity(IO_ENTRIES * 8) })
+        // Unlinked at once where the system allows (Unix: the open handle
+        // keeps the data), so that even a killed run leaves no file behind;
+        // elsewhere the file goes when the store is dropped.
+        let _ = std::fs::remove_file(&path);
+        let bytes = Vec::with_capacity(dim.min(IO_ENTRIES) * 8);
+        Ok(DiskBasis { file, path, dim, rows: 0, row: vec![0.0; dim], bytes })
     }
 
     /// Appends `v`.
@@ -107,15 +113,26 @@ impl DiskBasis {
         Ok(())
     }
 
+    /// Bytes held in memory: the row and the I/O buffer.
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.row.capacity() * 8 + self.bytes.capacity()
+    }
+
     #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    #[cfg(test)]
+    pub(crate) fn file_len(&self) -> io::Result<u64> {
+        self.file.metadata().map(|m| m.len())
     }
 }
 
 impl Drop for DiskBasis {
     fn drop(&mut self) {
-        // The file is scratch: nothing to keep, and nothing to report if it is already gone.
+        // Already gone on Unix; the file is scratch, so nothing to report either way.
         let _ = std::fs::remove_file(&self.path);
     }
 }

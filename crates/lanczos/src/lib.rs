@@ -318,7 +318,7 @@ impl Store {
             Store::None => 0,
             Store::F64(b) => b.allocated_bytes(),
             Store::F32(b) => b.allocated_bytes(),
-            Store::Disk(_) => 0,
+            Store::Disk(b) => b.allocated_bytes(),
         }
     }
 }
@@ -423,10 +423,11 @@ mod tests {
         assert_eq!((a.basis, b.basis), (BasisKept::Full(BasisPrecision::F64), BasisKept::Disk));
         assert_eq!((a.alpha, a.beta, a.breakdown), (b.alpha, b.beta, b.breakdown));
         let Store::Disk(file) = store else { panic!("not on disk") };
-        let path = file.path().to_path_buf();
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), (80 * n * 8) as u64);
+        assert_eq!(file.file_len().unwrap(), (80 * n * 8) as u64);
+        // Unlinked as soon as it was made: a killed run leaves nothing either.
+        assert!(!file.path().exists(), "{} is visible", file.path().display());
         drop(file);
-        assert!(!path.exists(), "{} left behind", path.display());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
         // A directory that cannot take the file is an error naming it.
         let gone = Options { basis_dir: Some(dir.join("missing")), ..disk };
@@ -482,13 +483,15 @@ mod tests {
             assert!(store.allocated_bytes() as f64 <= budget * GIB);
         }
         // With a directory, a basis over the budget goes to disk whole, in
-        // f64, with one row in memory, down to a budget of one row.
+        // f64, with one row (and a buffer of at most one) in memory, down to
+        // a budget of two rows.
         let dir = std::env::temp_dir().join(format!("lanczos-budget-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for (fraction, kept) in [
             (0.999, BasisKept::Disk),
-            (1.0 / 60.0, BasisKept::Disk),
-            (0.99 / 60.0, BasisKept::First(BasisPrecision::F32, 1)),
+            (2.0 / 60.0, BasisKept::Disk),
+            // Under two rows: the in-memory ladder (floor(1.9 x 2) rows in f32).
+            (1.9 / 60.0, BasisKept::First(BasisPrecision::F32, 3)),
         ] {
             let budget = fraction * full_bytes / GIB;
             let opts = Options {

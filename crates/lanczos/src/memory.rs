@@ -26,8 +26,8 @@ impl BasisMemory {
     pub fn of_run(opts: &Options, dim: usize) -> Option<Self> {
         match opts.reorth {
             Reorth::Full if opts.basis_on_disk && opts.basis_dir.is_some() && opts.basis_rows.is_none() => {
-                // One row read back at a time.
-                Some(BasisMemory { steps: 1, dim, entry_bytes: 8 })
+                // One row read back at a time, and a buffer of at most a row.
+                Some(BasisMemory { steps: 2, dim, entry_bytes: 8 })
             }
             Reorth::Full => {
                 let rows = opts.steps.min(dim).min(opts.basis_rows.unwrap_or(usize::MAX));
@@ -53,7 +53,7 @@ impl BasisMemory {
 
 /// `opts` moved down the ladder until its basis fits `budget_gib` GiB:
 /// full reorthogonalization with an f64 basis; else, when `opts.basis_dir`
-/// is set and one f64 vector fits, the whole f64 basis in a file there
+/// is set and two f64 vectors fit, the whole f64 basis in a file there
 /// (exact, slower); else with an f32 basis, else the first Lanczos vectors
 /// that fit in f32 (at least one), else no reorthogonalization (no basis at
 /// all, so any budget is met). Options that already fit, or ask for no
@@ -64,7 +64,7 @@ pub fn within_budget(opts: &Options, dim: usize, budget_gib: f64) -> Options {
     if fits(opts) {
         return opts.clone();
     }
-    if opts.basis_dir.is_some() && opts.basis_rows.is_none() && (dim as f64) * 8.0 <= budget_gib * GIB {
+    if opts.basis_dir.is_some() && opts.basis_rows.is_none() && 2.0 * (dim as f64) * 8.0 <= budget_gib * GIB {
         return Options { basis: BasisPrecision::F64, basis_on_disk: true, ..opts.clone() };
     }
     let f32_basis = Options { basis: BasisPrecision::F32, ..opts.clone() };

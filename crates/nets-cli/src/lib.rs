@@ -81,9 +81,7 @@ pub fn from_nets(e: nets::Error, batch_size_flag: &'static str) -> Error {
                 places.join(" or ")
             ))
         }
-        N::Libtorch { out_of_memory: true, .. } => Error::invalid(e.to_string()).with_hint(&format!(
-            "fewer examples per graph need less memory: a smaller {batch_size_flag}, or --micro-batch"
-        )),
+        // What uses the memory differs per tool: each adds its own hint.
         N::Libtorch { .. } => Error::invalid(e.to_string()),
         N::NpyMissing { path } => Error::invalid(format!(
             "{} not found (--data npy reads images.npy and labels.npy from --data-path DIR)",

@@ -1,9 +1,10 @@
 //! libtorch's failures inside an operation (an allocation it cannot make, a
 //! kernel that refuses its input) reach Rust as panics of tch's non-`f_`
-//! functions. [`contain`] turns them into [`Error::Libtorch`] and keeps the
-//! default panic report (and its backtrace, which itself allocates) off
-//! stderr while it does, so that a run that hits its memory limit ends with
-//! a message and its finished records, not an abort.
+//! functions, which unwrap a `TchError`. [`contain`] turns those panics into
+//! [`Error::Libtorch`] and keeps their default report (and its backtrace,
+//! which itself allocates) off stderr, so that a run that hits its memory
+//! limit ends with a message and its finished records, not an abort. Any
+//! other panic is a bug: it is reported as usual and goes on unwinding.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -17,15 +18,27 @@ thread_local! {
     static CONTAINED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// How tch's non-`f_` functions panic on a libtorch error.
+const TCH_PANIC: &str = "called `Result::unwrap()` on an `Err` value: Torch(";
+
+/// The panic's message, when it has one.
+fn payload_text(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied())
+}
+
+fn is_libtorch(payload: &(dyn Any + Send)) -> bool {
+    payload_text(payload).is_some_and(|t| t.starts_with(TCH_PANIC))
+}
+
 static QUIET_HOOK: Once = Once::new();
 
-/// Run `work`, turning a panic inside it into an error about `what` (for
-/// example "block `wte`, probe 0"). Panics elsewhere are reported as before.
+/// Run `work`, turning a libtorch error that tch raises as a panic inside it
+/// into an error about `what` (for example "block `wte`, probe 0").
 pub fn contain<T>(what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
     QUIET_HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if !CONTAINED.with(Cell::get) {
+            if !(CONTAINED.with(Cell::get) && is_libtorch(info.payload())) {
                 previous(info)
             }
         }));
@@ -33,19 +46,19 @@ pub fn contain<T>(what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
     let outer = CONTAINED.with(|c| c.replace(true));
     let result = panic::catch_unwind(AssertUnwindSafe(work));
     CONTAINED.with(|c| c.set(outer));
-    result.unwrap_or_else(|payload| Err(from_panic(what, payload.as_ref())))
+    match result {
+        Ok(out) => out,
+        Err(payload) if is_libtorch(payload.as_ref()) => Err(from_panic(what, payload.as_ref())),
+        Err(payload) => panic::resume_unwind(payload),
+    }
 }
 
 /// The error a panic payload stands for: libtorch's own message without
 /// tch's `Result::unwrap()` wrapping and the C++ backtrace.
 fn from_panic(what: &str, payload: &(dyn Any + Send)) -> Error {
-    let text = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("a panic without a message");
-    let text = text.strip_prefix("called `Result::unwrap()` on an `Err` value: ").unwrap_or(text);
-    let text = text.strip_prefix("Torch(\"").map(|t| t.trim_end_matches("\")")).unwrap_or(text);
+    let text = payload_text(payload).unwrap_or_default();
+    let text = text.strip_prefix(TCH_PANIC).unwrap_or(text);
+    let text = text.strip_prefix('"').map(|t| t.trim_end_matches("\")")).unwrap_or(text);
     let text = text.replace("\\n", "\n").replace("\\\"", "\"");
     let message = message_lines(&text, 3);
     let lower = message.to_lowercase();
@@ -72,6 +85,13 @@ mod tests {
             other => panic!("not a libtorch error: {other:?}"),
         }
         assert!(e.to_string().starts_with("block `wte`, probe 0: libtorch ran out of memory"), "{e}");
+    }
+
+    #[test]
+    fn a_panic_that_is_not_libtorch_s_goes_on_unwinding() {
+        let caught = std::panic::catch_unwind(|| contain::<()>("x", || panic!("a bug")));
+        let payload = caught.expect_err("the bug's panic must not become an error");
+        assert_eq!(payload_text(payload.as_ref()), Some("a bug"));
     }
 
     #[test]

@@ -144,13 +144,13 @@ pub fn train<E: From<Error>>(
     for step in 1..=cfg.steps {
         let idx = sampler.next_batch();
         let batch_seed = rng::derive_seed(cfg.seed, &[b"train-batch", &step.to_le_bytes()]);
-        let batch = data.train.batch(&idx, batch_seed)?.to(device);
+        let batch = data.train.batch(&idx, batch_seed)?;
         let lr_now = cfg.schedule.at(cfg.lr, step - 1, cfg.steps);
         opt.set_learning_rate(lr_now).map_err(libtorch)?;
         opt.zero_grad().map_err(libtorch)?;
         // libtorch's failures (out of memory) end the run with a message.
         let (train_loss, norm) = crate::contain(&format!("update {step}"), || {
-            let loss = net.loss(&batch);
+            let loss = net.loss(&batch.to(device));
             let train_loss = loss.double_value(&[]);
             let norm = if train_loss.is_finite() {
                 loss.backward();
