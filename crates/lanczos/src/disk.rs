@@ -16,13 +16,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::kernels::{dot_chunk, norm, CHUNK};
 
 /// Entries moved between the file and memory at a time: memory holds one
-/// row of f64 and at most this many entries' bytes (1 MiB), at most two
-/// rows in all ([`crate::BasisMemory`] counts two).
+/// row of f64 and at most this many entries' bytes (1 MiB; [`buffer_bytes`]).
 #[cfg(not(test))]
 const IO_ENTRIES: usize = 1 << 17;
 /// Small in tests, so that rows of a few thousand entries take several reads.
 #[cfg(test)]
 const IO_ENTRIES: usize = 1000;
+
+/// Bytes of the I/O buffer of a basis of dimension `dim`.
+pub(crate) fn buffer_bytes(dim: usize) -> usize {
+    dim.min(IO_ENTRIES) * 8
+}
 
 /// Distinguishes the files of the runs of one process.
 static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
@@ -51,7 +55,7 @@ impl DiskBasis {
         // keeps the data), so that even a killed run leaves no file behind;
         // elsewhere the file goes when the store is dropped.
         let _ = std::fs::remove_file(&path);
-        let bytes = Vec::with_capacity(dim.min(IO_ENTRIES) * 8);
+        let bytes = Vec::with_capacity(buffer_bytes(dim));
         Ok(DiskBasis { file, path, dim, rows: 0, row: vec![0.0; dim], bytes })
     }
 

@@ -483,15 +483,15 @@ mod tests {
             assert!(store.allocated_bytes() as f64 <= budget * GIB);
         }
         // With a directory, a basis over the budget goes to disk whole, in
-        // f64, with one row (and a buffer of at most one) in memory, down to
-        // a budget of two rows.
+        // f64, with one row and an I/O buffer in memory.
         let dir = std::env::temp_dir().join(format!("lanczos-budget-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for (fraction, kept) in [
             (0.999, BasisKept::Disk),
-            (2.0 / 60.0, BasisKept::Disk),
-            // Under two rows: the in-memory ladder (floor(1.9 x 2) rows in f32).
-            (1.9 / 60.0, BasisKept::First(BasisPrecision::F32, 3)),
+            // One row and the 8,000-byte buffer (1,000 entries in tests) fit.
+            (1.4 / 60.0, BasisKept::Disk),
+            // One row alone: not enough; the in-memory ladder (two f32 rows).
+            (1.0 / 60.0, BasisKept::First(BasisPrecision::F32, 2)),
         ] {
             let budget = fraction * full_bytes / GIB;
             let opts = Options {

@@ -9,15 +9,18 @@ use crate::{BasisPrecision, Options, Reorth};
 /// Bytes in a gibibyte.
 pub const GIB: f64 = (1u64 << 30) as f64;
 
-/// The basis a Lanczos run stores: `steps` vectors of `dim` entries of
-/// `entry_bytes` bytes.
+/// The memory a Lanczos run's basis takes: `steps` vectors of `dim` entries
+/// of `entry_bytes` bytes, and `buffer_bytes` of I/O buffer for a basis on
+/// disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BasisMemory {
-    /// Vectors kept: the steps taken (the requested steps capped at the
-    /// dimension), or fewer with [`Options::basis_rows`].
+    /// Vectors kept in memory: the steps taken (the requested steps capped
+    /// at the dimension), fewer with [`Options::basis_rows`], or the one row
+    /// read back of a basis on disk.
     pub steps: usize,
     pub dim: usize,
     pub entry_bytes: usize,
+    pub buffer_bytes: usize,
 }
 
 impl BasisMemory {
@@ -26,19 +29,20 @@ impl BasisMemory {
     pub fn of_run(opts: &Options, dim: usize) -> Option<Self> {
         match opts.reorth {
             Reorth::Full if opts.basis_on_disk && opts.basis_dir.is_some() && opts.basis_rows.is_none() => {
-                // One row read back at a time, and a buffer of at most a row.
-                Some(BasisMemory { steps: 2, dim, entry_bytes: 8 })
+                // One row read back at a time, through a buffer.
+                Some(BasisMemory { steps: 1, dim, entry_bytes: 8, buffer_bytes: crate::disk::buffer_bytes(dim) })
             }
             Reorth::Full => {
                 let rows = opts.steps.min(dim).min(opts.basis_rows.unwrap_or(usize::MAX));
-                (rows > 0).then_some(BasisMemory { steps: rows, dim, entry_bytes: opts.basis.entry_bytes() })
+                let entry_bytes = opts.basis.entry_bytes();
+                (rows > 0).then_some(BasisMemory { steps: rows, dim, entry_bytes, buffer_bytes: 0 })
             }
             Reorth::None => None,
         }
     }
 
     pub fn bytes(&self) -> f64 {
-        (self.steps as f64) * (self.dim as f64) * self.entry_bytes as f64
+        (self.steps as f64) * (self.dim as f64) * self.entry_bytes as f64 + self.buffer_bytes as f64
     }
 
     pub fn gib(&self) -> f64 {
@@ -53,7 +57,7 @@ impl BasisMemory {
 
 /// `opts` moved down the ladder until its basis fits `budget_gib` GiB:
 /// full reorthogonalization with an f64 basis; else, when `opts.basis_dir`
-/// is set and two f64 vectors fit, the whole f64 basis in a file there
+/// is set and one f64 vector (and its I/O buffer) fits, the whole f64 basis in a file there
 /// (exact, slower); else with an f32 basis, else the first Lanczos vectors
 /// that fit in f32 (at least one), else no reorthogonalization (no basis at
 /// all, so any budget is met). Options that already fit, or ask for no
@@ -64,8 +68,9 @@ pub fn within_budget(opts: &Options, dim: usize, budget_gib: f64) -> Options {
     if fits(opts) {
         return opts.clone();
     }
-    if opts.basis_dir.is_some() && opts.basis_rows.is_none() && 2.0 * (dim as f64) * 8.0 <= budget_gib * GIB {
-        return Options { basis: BasisPrecision::F64, basis_on_disk: true, ..opts.clone() };
+    let on_disk = Options { basis: BasisPrecision::F64, basis_on_disk: true, ..opts.clone() };
+    if opts.basis_dir.is_some() && opts.basis_rows.is_none() && fits(&on_disk) {
+        return on_disk;
     }
     let f32_basis = Options { basis: BasisPrecision::F32, ..opts.clone() };
     if fits(&f32_basis) {
@@ -89,7 +94,7 @@ mod tests {
     #[test]
     fn basis_is_steps_times_dim_entries_with_steps_capped_at_the_dimension() {
         let m = BasisMemory::of_run(&opts(100, Reorth::Full), 1000).unwrap();
-        assert_eq!(m, BasisMemory { steps: 100, dim: 1000, entry_bytes: 8 });
+        assert_eq!(m, BasisMemory { steps: 100, dim: 1000, entry_bytes: 8, buffer_bytes: 0 });
         assert_eq!(m.bytes(), 800_000.0);
         let capped = BasisMemory::of_run(&opts(100, Reorth::Full), 30).unwrap();
         assert_eq!(capped.steps, 30);
@@ -106,11 +111,11 @@ mod tests {
     #[test]
     fn budget_is_inclusive_and_in_gibibytes() {
         // 128 steps x 2^20 dim x 8 bytes = exactly 1 GiB.
-        let m = BasisMemory { steps: 128, dim: 1 << 20, entry_bytes: 8 };
+        let m = BasisMemory { steps: 128, dim: 1 << 20, entry_bytes: 8, buffer_bytes: 0 };
         assert_eq!(m.gib(), 1.0);
         assert!(m.fits(1.0));
         assert!(!m.fits(0.999));
-        assert!(BasisMemory { steps: 129, dim: 1 << 20, entry_bytes: 8 }.gib() > 1.0);
+        assert!(BasisMemory { steps: 129, dim: 1 << 20, entry_bytes: 8, buffer_bytes: 0 }.gib() > 1.0);
     }
 
     #[test]
