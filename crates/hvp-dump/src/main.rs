@@ -67,7 +67,7 @@ fn run(args: &Args) -> Result<()> {
     let spec = args.data_flags.spec(kind_of_data, batch, seq_len, args.data_seed, shape_arch.input());
     // Sizes before work: the batch (one micro-batch when streamed), then
     // one graph's logits (guards.rs).
-    let value_bytes = if kind == tch::Kind::Double { 8.0 } else { 4.0 };
+    let value_bytes = kind.elt_size_in_bytes() as f64;
     let (held, what) = match args.batches {
         Some(_) => (args.micro_batch.unwrap_or(1), "--micro-batch"),
         None => (spec.batch_size, "--batch-size"),

@@ -13,7 +13,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::kernels::{dot_chunk, norm, CHUNK};
+use crate::kernels::{dot_chunk, CHUNK};
+use crate::reorth::twice_if_needed;
 
 /// Entries moved between the file and memory at a time: memory holds one
 /// row of f64 and at most this many entries' bytes (1 MiB; [`buffer_bytes`]).
@@ -79,14 +80,7 @@ impl DiskBasis {
         if self.rows == 0 {
             return Ok(());
         }
-        partials.clear();
-        partials.resize(self.dim.div_ceil(CHUNK), 0.0);
-        let before = norm(w);
-        self.sweep(w, partials)?;
-        if norm(w) < std::f64::consts::FRAC_1_SQRT_2 * before {
-            self.sweep(w, partials)?;
-        }
-        Ok(())
+        twice_if_needed(w, partials, |w, p| self.sweep(w, p))
     }
 
     /// One MGS sweep: for each row, its coefficient from per-chunk dot

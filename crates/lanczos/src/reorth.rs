@@ -24,6 +24,24 @@ use rayon::prelude::*;
 
 use crate::kernels::{dot_chunk, norm, Entry, CHUNK};
 
+/// One Gram-Schmidt `sweep` of `w`, and a second only when the first removed
+/// most of it (norm below 1/sqrt(2) of before: Kahan-Parlett, "twice is
+/// enough"). `partials` is sized to one per chunk of `w` first.
+pub(crate) fn twice_if_needed<E>(
+    w: &mut [f64],
+    partials: &mut Vec<f64>,
+    mut sweep: impl FnMut(&mut [f64], &mut [f64]) -> Result<(), E>,
+) -> Result<(), E> {
+    partials.clear();
+    partials.resize(w.len().div_ceil(CHUNK), 0.0);
+    let before = norm(w);
+    sweep(w, partials)?;
+    if norm(w) < std::f64::consts::FRAC_1_SQRT_2 * before {
+        sweep(w, partials)?;
+    }
+    Ok(())
+}
+
 /// Vectors shorter than this are handled on the calling thread: a pass is
 /// too small to pay for waking the pool (results are the same either way).
 const PARALLEL_MIN_DIM: usize = 8 * CHUNK;
@@ -87,13 +105,11 @@ impl<T: Entry> Basis<T> {
         if self.rows == 0 {
             return;
         }
-        partials.clear();
-        partials.resize(self.dim.div_ceil(CHUNK), 0.0);
-        let before = norm(w);
-        self.sweep(w, partials);
-        if norm(w) < std::f64::consts::FRAC_1_SQRT_2 * before {
-            self.sweep(w, partials);
-        }
+        let swept: Result<(), std::convert::Infallible> = twice_if_needed(w, partials, |w, p| {
+            self.sweep(w, p);
+            Ok(())
+        });
+        let Ok(()) = swept;
     }
 
     /// One MGS sweep over rows 0..m. Pass t subtracts row t-1 and, fused

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use cli::{Error, Result};
 use nets::data::{Shape, TrainData};
-use nets::train::{self, grid, Event, HeldOut, OptimizerKind, OptimizerSpec, Schedule, TrainConfig};
+use nets::train::{self, grid, Event, HeldOut, OptimizerSpec, Schedule, TrainConfig};
 use nets::zoo::{self, ModelOptions};
 use records::{Best, Record, RecordWriter, Run, Step, TrainSummary};
 
@@ -132,6 +132,13 @@ fn run(args: &Args) -> Result<()> {
     let mut optimizer = OptimizerSpec::defaults(args.optimizer);
     optimizer.momentum = args.momentum;
     optimizer.weight_decay = args.weight_decay.unwrap_or(optimizer.weight_decay);
+    if let Source::Zoo(arch) = &source {
+        // Weights, their gradients and the optimizer's state, before any is built.
+        let params = arch.param_count();
+        let copies = 2 + optimizer.state_tensors();
+        let what = format!("training a model of {params} parameters (weights, gradients, optimizer state)");
+        nets_cli::fits((copies * kind.elt_size_in_bytes()) as f64 * params as f64, &what)?;
+    }
     let mut cfg = TrainConfig {
         optimizer,
         lr: rates[0],
@@ -270,16 +277,5 @@ fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> R
         Shape::Tokens { vocab } => (0, vocab),
     };
     let arch = zoo::arch(model, opts, input, classes).map_err(from_nets)?;
-    // Weights, their gradients and the optimizer's state: Adam's two
-    // moments, SGD's momentum buffer (none without momentum).
-    let params = arch.param_count();
-    let value_bytes = if kind == tch::Kind::Double { 8.0 } else { 4.0 };
-    let moments = match args.optimizer {
-        OptimizerKind::Adam | OptimizerKind::AdamW => 2.0,
-        OptimizerKind::Sgd if args.momentum != 0.0 => 1.0,
-        OptimizerKind::Sgd => 0.0,
-    };
-    let what = format!("training a model of {params} parameters (weights, gradients, optimizer state)");
-    nets_cli::fits((2.0 + moments) * params as f64 * value_bytes, &what)?;
     Ok((data, arch))
 }

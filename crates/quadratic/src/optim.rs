@@ -90,6 +90,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary of a run whose last step is `last`, from loss `loss0`.
+    fn at(last: &Step, loss0: f64) -> Self {
+        Summary {
+            steps: last.t,
+            loss0,
+            final_loss: last.loss_gap,
+            final_grad_norm: last.grad_norm,
+            stopped: last.stopped,
+        }
+    }
+
     pub fn final_rel_gap(&self) -> f64 {
         if self.loss0 > 0.0 {
             self.final_loss / self.loss0
@@ -130,13 +141,7 @@ pub fn run<E>(
         }
         if step.last {
             on_step(&step)?;
-            return Ok(Summary {
-                steps: t,
-                loss0,
-                final_loss: loss,
-                final_grad_norm: step.grad_norm,
-                stopped: step.stopped,
-            });
+            return Ok(Summary::at(&step, loss0));
         }
         // The update w_t -> w_{t+1}.
         let mut w_next = w.clone();
@@ -185,13 +190,7 @@ pub fn run<E>(
             step.last = true;
             step.stopped = Some(Stop::Diverged);
             on_step(&step)?;
-            return Ok(Summary {
-                steps: t,
-                loss0,
-                final_loss: loss,
-                final_grad_norm: step.grad_norm,
-                stopped: step.stopped,
-            });
+            return Ok(Summary::at(&step, loss0));
         }
         on_step(&step)?;
         w = w_next;

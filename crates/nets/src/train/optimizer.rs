@@ -64,6 +64,16 @@ impl OptimizerSpec {
         OptimizerSpec { kind, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay }
     }
 
+    /// Tensors the size of the parameters the optimizer keeps beside them:
+    /// Adam's two moments, SGD's momentum buffer (none without momentum).
+    pub fn state_tensors(&self) -> usize {
+        match self.kind {
+            OptimizerKind::Adam | OptimizerKind::AdamW => 2,
+            OptimizerKind::Sgd if self.momentum != 0.0 => 1,
+            OptimizerKind::Sgd => 0,
+        }
+    }
+
     /// Libtorch's optimizer over `params` at rate `lr`.
     pub fn build(&self, lr: f64, params: &[Tensor]) -> Result<COptimizer> {
         let o = match self.kind {
