@@ -25,6 +25,7 @@ the HVPs of their B micro-batches instead of averaging them.
 """
 import json
 import math
+import signal
 import sys
 from collections import OrderedDict
 
@@ -58,13 +59,22 @@ def grid_density(probes):
 def main(paths, scale):
     blocks = OrderedDict()
     for path in paths:
-        with open(path) as f:
-            for line in f:
-                r = json.loads(line)
-                if r.get("type") != "tridiag":
-                    continue
-                key = (r["model"], r["block"])
-                alpha, beta = scale * np.array(r["alpha"]), scale * np.array(r["beta"])
+        try:
+            f = open(path)
+        except OSError as e:
+            sys.exit(f"authors_grid.py: cannot read {path}: {e.strerror}")
+        with f:
+            for number, line in enumerate(f, 1):
+                try:
+                    r = json.loads(line)
+                    if r.get("type") != "tridiag":
+                        continue
+                    key = (r["model"], r["block"])
+                    alpha, beta = scale * np.array(r["alpha"], float), scale * np.array(r["beta"], float)
+                    if len(beta) != len(alpha) - 1 or len(alpha) == 0:
+                        raise ValueError(f"{len(alpha)} alpha and {len(beta)} beta values")
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
+                    sys.exit(f"authors_grid.py: {path}:{number}: not a tridiag record ({e})")
                 blocks.setdefault(key, []).append(ritz(alpha, beta))
     print(f"Ritz values x{scale:g}")
     print(f"{'model':<12} {'block':<12} {'Ritz span':>12} {'spacing/sigma':>14} {'mass kept':>10}  density")
@@ -84,6 +94,7 @@ def main(paths, scale):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the output quietly
     args = sys.argv[1:]
     scale = 1.0
     if args[:1] == ["--scale"]:
