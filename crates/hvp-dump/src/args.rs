@@ -212,6 +212,17 @@ pub struct Args {
     #[arg(long, requires = "output")]
     pub resume: bool,
 
+    /// Before the tridiagonals, write a `gradient` record per block: the norm
+    /// of its gradient on the Hessian batch, and the inner products of the
+    /// gradients of --gradient-parts equal parts of the batch (for bootstrap
+    /// intervals over examples). Not with --resume or --shard.
+    #[arg(long, conflicts_with_all = ["resume", "shard"])]
+    pub gradients: bool,
+
+    /// --gradients: equal parts the Hessian batch is cut into.
+    #[arg(long, default_value_t = 8, value_name = "K", requires = "gradients")]
+    pub gradient_parts: usize,
+
     // --- TorchScript: a user's own module (kept together for merges) ---
     /// Load a TorchScript module (`torch.jit.save` of a traced or scripted
     /// module) instead of a zoo model; its parameters that require grad are

@@ -13,11 +13,11 @@ use cli::{Error, Result};
 use lanczos::Options;
 use nets::blocks::{select, units, Block, Grouping};
 use nets::data::{Shape, Stream};
-use nets::hvp::HessianBatch;
+use nets::hvp::{BlockHessian, HessianBatch};
 use nets::net::Net;
 use nets::slq::{self, Output, Progress, Runs, Shard, Task};
 use nets::zoo;
-use records::{Hessian, Record, RecordWriter, Run, Tridiag};
+use records::{Gradient, Hessian, Record, RecordWriter, Run, Tridiag};
 
 use args::{Args, TOOL};
 use messages::from_nets;
@@ -171,6 +171,32 @@ fn choose_blocks(args: &Args, candidates: &[Block]) -> Result<Option<Vec<Block>>
     Ok(Some(blocks))
 }
 
+/// Each block's gradient on `batch`, from `parts` equal parts of it.
+fn gradients(net: &dyn Net, blocks: &[Block], batch: HessianBatch, parts: usize, label: &str) -> Result<Vec<Gradient>> {
+    if parts == 0 {
+        return Err(Error::usage("--gradient-parts must be at least 1"));
+    }
+    let batch = batch.in_parts(parts);
+    let weights: Vec<f64> = (0..batch.count()).map(|k| batch.weight(k)).collect();
+    let mut records = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        let op = BlockHessian::new(net, block, batch).map_err(from_nets)?;
+        let g = op.micro_batch_gradients().map_err(from_nets)?;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let gram: Vec<f64> = g.iter().flat_map(|a| g.iter().map(|b| dot(a, b))).collect();
+        let whole: Vec<f64> = (0..block.dim()).map(|i| g.iter().zip(&weights).map(|(gk, w)| w * gk[i]).sum()).collect();
+        records.push(Gradient {
+            model: label.to_string(),
+            block: block.name.clone(),
+            dim: block.dim() as u64,
+            norm: dot(&whole, &whole).sqrt(),
+            weights: weights.clone(),
+            gram,
+        });
+    }
+    Ok(records)
+}
+
 /// The runs over `blocks` of `net` on `batch` (on `device`), as records.
 #[allow(clippy::too_many_arguments)]
 fn dump(
@@ -240,6 +266,11 @@ fn dump(
     let output::Destination { writer: mut out, done } =
         output::open(args.output.as_deref(), args.resume, &run, &expected)?;
     let items = &items[done..];
+    if args.gradients {
+        for record in gradients(net, blocks, batch, args.gradient_parts, label)? {
+            out.write(&Record::Gradient(record))?;
+        }
+    }
     let bar = nets_cli::progress_bar(slq::products(blocks, items, &task), "HVPs");
     let progress = |p: Progress| match p {
         Progress::Block(b) => bar.set_message(b.name.clone()),

@@ -64,6 +64,16 @@ impl<'a> HessianBatch<'a> {
         self.len().div_ceil(self.micro())
     }
 
+    /// The same examples cut into `parts` micro-batches of equal size (the
+    /// last may be smaller; fewer when there are fewer examples than parts).
+    pub fn in_parts(self, parts: usize) -> Self {
+        let micro = self.len().div_ceil(parts.max(1)).max(1);
+        match self {
+            HessianBatch::Held { batch, .. } => HessianBatch::Held { batch, micro: Some(micro as i64) },
+            HessianBatch::Streamed { stream, device, .. } => HessianBatch::Streamed { stream, micro, device },
+        }
+    }
+
     /// Micro-batch `k`'s examples: first and number.
     fn range(&self, k: usize) -> (usize, usize) {
         let (n, m) = (self.len(), self.micro());
@@ -184,6 +194,22 @@ impl<'a> BlockHessian<'a> {
             self.scatter(&g, self.batches.weight(k), &mut out);
         }
         Ok(out)
+    }
+
+    /// Each micro-batch's own gradient of its mean loss w.r.t. the block
+    /// (their weighted sum is [`gradient`](Self::gradient)).
+    pub fn micro_batch_gradients(&self) -> Result<Vec<Vec<f64>>> {
+        (0..self.batches.count())
+            .map(|k| {
+                let g = match (&self.kept, k) {
+                    (Some(g), 0) => g.iter().map(|t| if t.defined() { t.detach() } else { Tensor::new() }).collect(),
+                    _ => self.gradient_graph(k)?,
+                };
+                let mut out = vec![0.0; self.block.dim()];
+                self.scatter(&g, 1.0, &mut out);
+                Ok(out)
+            })
+            .collect()
     }
 
     /// out += w * (parts of `per_tensor`), undefined tensors counting as zero.

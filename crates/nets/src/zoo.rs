@@ -53,12 +53,12 @@ fn mlp(o: &ModelOptions, input: i64, classes: i64) -> Result<Arch> {
     Ok(Arch::Mlp(MlpConfig { input, widths, classes, layer_scale: o.layer_scale }))
 }
 
-fn tiny_transformer(o: &ModelOptions, _: i64, vocab: i64) -> Result<Arch> {
+fn tiny_transformer(preset: fn(i64, i64) -> GptConfig, o: &ModelOptions, vocab: i64) -> Result<Arch> {
     let l = o.layers.unwrap_or(1);
     if !(1..=4).contains(&l) {
         return Err(Error::mismatch(format!("tiny-transformer has 1 to 4 layers, not {l}")));
     }
-    Ok(Arch::Gpt(GptConfig::tiny_transformer(l, vocab)))
+    Ok(Arch::Gpt(preset(l, vocab)))
 }
 
 /// A GPT preset with the layer count overridden by the options.
@@ -97,7 +97,14 @@ pub const ZOO: &[ZooEntry] = &[
         about: "decoder, context 2, 2 heads, embedding 4, MLP width 4, no LayerNorm, --layers 1-4 (paper App. C.2)",
         default_data: DataKind::Synthetic,
         default_batch: 64,
-        arch: tiny_transformer,
+        arch: |o, _, v| tiny_transformer(GptConfig::tiny_transformer, o, v),
+    },
+    ZooEntry {
+        name: "tiny-transformer-ln",
+        about: "tiny-transformer with GPT-2's LayerNorms (ln_1, ln_2, ln_f), --layers 1-4",
+        default_data: DataKind::Synthetic,
+        default_batch: 64,
+        arch: |o, _, v| tiny_transformer(GptConfig::tiny_transformer_ln, o, v),
     },
     ZooEntry {
         name: "gpt2-small",
@@ -105,6 +112,20 @@ pub const ZOO: &[ZooEntry] = &[
         default_data: DataKind::ShakespeareChar,
         default_batch: 8,
         arch: |o, _, v| gpt(GptConfig::gpt2_small, o, v),
+    },
+    ZooEntry {
+        name: "gpt2-4x64",
+        about: "nanoGPT GPT-2, 4 layers, 4 heads, 64 wide, context 64 (0.2M parameters on Shakespeare characters)",
+        default_data: DataKind::ShakespeareChar,
+        default_batch: 8,
+        arch: |o, _, v| gpt(GptConfig::gpt2_4x64, o, v),
+    },
+    ZooEntry {
+        name: "gpt2-4x128",
+        about: "nanoGPT GPT-2, 4 layers, 4 heads, 128 wide, context 64 (0.8M parameters on Shakespeare characters)",
+        default_data: DataKind::ShakespeareChar,
+        default_batch: 8,
+        arch: |o, _, v| gpt(GptConfig::gpt2_4x128, o, v),
     },
     ZooEntry {
         name: "gpt2-nano",
@@ -156,6 +177,13 @@ pub const ZOO: &[ZooEntry] = &[
         arch: |o, _, c| vit(VitConfig::vit_small, o, c),
     },
     ZooEntry {
+        name: "vit-4x64",
+        about: "timm ViT layout, 32x32 images, patch 8, 4 blocks, 4 heads, 64 wide",
+        default_data: DataKind::Mnist,
+        default_batch: 32,
+        arch: |o, _, c| vit(VitConfig::vit_4x64, o, c),
+    },
+    ZooEntry {
         name: "vit-base",
         about: "timm ViT-B/16 (86.57M with 1000 classes): 224x224, 12 blocks, 12 heads, 768 wide",
         default_data: DataKind::Mnist,
@@ -168,6 +196,13 @@ pub const ZOO: &[ZooEntry] = &[
         default_data: DataKind::ShakespeareChar,
         default_batch: 16,
         arch: |o, _, v| bert(BertConfig::bert_small, o, v),
+    },
+    ZooEntry {
+        name: "bert-4x64",
+        about: "the paper's BERT layout, 4 layers, 4 heads, 64 wide, 32 tokens, masked-LM + next sentence",
+        default_data: DataKind::ShakespeareChar,
+        default_batch: 16,
+        arch: |o, _, v| bert(BertConfig::bert_4x64, o, v),
     },
     ZooEntry {
         name: "bert",

@@ -181,6 +181,30 @@ fn micro_batch_mean_equals_full_batch() {
 }
 
 #[test]
+fn micro_batch_gradients_weigh_up_to_the_whole_batch_gradient() {
+    let (m, batch) = (tiny_transformer(1), token_batch(7, 2, 5, 22));
+    let b = block(&m, "all", false);
+    let whole = gradient(&m, &b, &batch);
+    // 7 examples in parts of 3: 3, 3 and 1, weighted 3/7, 3/7, 1/7.
+    let parts = HessianBatch::whole(&batch).in_parts(3);
+    assert_eq!(parts.count(), 3);
+    let op = BlockHessian::new(m.net.as_ref(), &b, parts).unwrap();
+    let g = op.micro_batch_gradients().unwrap();
+    let mut sum = vec![0.0; b.dim()];
+    for (k, gk) in g.iter().enumerate() {
+        for (s, x) in sum.iter_mut().zip(gk) {
+            *s += parts.weight(k) * x;
+        }
+    }
+    assert!((parts.weight(2) - 1.0 / 7.0).abs() < 1e-15);
+    let e = rel_err(&sum, &whole);
+    assert!(e < 1e-12, "rel. error {e}");
+    // Each part's own gradient is that of its examples alone.
+    let last = gradient(&m, &b, &batch.slice(6, 1));
+    assert!(rel_err(&g[2], &last) < 1e-12);
+}
+
+#[test]
 fn non_finite_gradient_is_an_error_naming_the_block() {
     let m = tiny_mlp();
     let b = block(&m, "fc1.weight", false);

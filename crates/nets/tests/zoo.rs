@@ -22,6 +22,13 @@ fn parameter_counts_match_the_built_models() {
     let nano = arch("gpt2-nano", &ModelOptions::default(), 0, 65).unwrap().param_count();
     assert!((10_000_000..11_500_000).contains(&nano), "{nano}");
     assert_eq!(arch("gpt2", &ModelOptions::default(), 0, 50304).unwrap().param_count(), 124_475_904);
+    // The study's presets, counted from nanoGPT's layout by hand (65 characters):
+    // wte + wpe + per layer (2 LayerNorms, c_attn, c_proj, c_fc, mlp.c_proj) + ln_f.
+    assert_eq!(arch("gpt2-4x64", &ModelOptions::default(), 0, 65).unwrap().param_count(), 208_320);
+    assert_eq!(arch("gpt2-4x128", &ModelOptions::default(), 0, 65).unwrap().param_count(), 809_856);
+    // LayerNorms put back into the one-layer tiny transformer: 3 x (4 + 4) more.
+    let tiny = |name| arch(name, &ModelOptions::default(), 0, 65).unwrap().param_count();
+    assert_eq!((tiny("tiny-transformer"), tiny("tiny-transformer-ln")), (388, 412));
     // The paper's MLP 784-300-128-64-10.
     assert_eq!(arch("mlp", &ModelOptions::default(), 784, 10).unwrap().param_count(), 282_934);
 }

@@ -43,6 +43,7 @@ hold every parameter under the module's own names, loadable by \
     after_help = "Examples:
   nn-train --model mlp --optimizer sgd --lr 0.01 --epochs 1 --batch-size 128
   nn-train --model mlp --layer-scale 4 --optimizer adam --lr-grid 1e-4,1e-3,1e-2,1e-1 --epochs 1
+  nn-train --model gpt2-4x64 --optimizer sgd --lr-grid 1e-2,1e-1,1 --extend-grid 4 --steps 500 --clip 1
   nn-train --model gpt2-small --optimizer adamw --lr 1e-3 --schedule cosine --warmup 20 --steps 400 --clip 1
   nn-train --model resnet18-narrow --optimizer sgd --lr 0.1 --steps 300 --save-at 0,0.25,0.5,1 --save-dir ckpt
   hvp-dump --model resnet18-narrow --checkpoint ckpt/resnet18-narrow-sgd-lr0.1-step75.safetensors --block all
@@ -65,6 +66,12 @@ pub struct Args {
     /// Learning rates, comma-separated: one run each, then a `best` record.
     #[arg(long, value_delimiter = ',', value_name = "LR,LR,...")]
     pub lr_grid: Option<Vec<f64>>,
+
+    /// With --lr-grid: add at most this many rates, one grid step past the
+    /// edge the best rate sits on each time (the step is the ratio of the two
+    /// rates at that edge), until the best rate has a rate tried on each side.
+    #[arg(long, requires = "lr_grid", value_name = "N")]
+    pub extend_grid: Option<u32>,
 
     /// SGD's momentum (PyTorch: b <- mu b + g, p <- p - lr b).
     #[arg(long, default_value_t = 0.9)]
@@ -112,6 +119,11 @@ pub struct Args {
     /// Write a `step` record every this many updates.
     #[arg(long, default_value_t = 1)]
     pub log_every: u64,
+
+    /// Write a `classes` record after the `run` record: how often each class
+    /// is a training target (labels, next tokens, BERT's maskable tokens).
+    #[arg(long)]
+    pub class_counts: bool,
 
     /// Seed of the batch order (and of BERT's batches).
     #[arg(long, default_value_t = 0)]

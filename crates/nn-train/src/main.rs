@@ -13,7 +13,7 @@ use cli::{Error, Result};
 use nets::data::{Shape, TrainData};
 use nets::train::{self, grid, Event, HeldOut, OptimizerSpec, Schedule, TrainConfig};
 use nets::zoo::{self, ModelOptions};
-use records::{Best, Record, RecordWriter, Run, Step, TrainSummary};
+use records::{Best, Classes, Record, RecordWriter, Run, Step, TrainSummary};
 
 use args::{Args, TOOL};
 use messages::from_nets;
@@ -166,11 +166,19 @@ fn run(args: &Args) -> Result<()> {
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
     out.write(&Record::Run(run))?;
+    if args.class_counts {
+        out.write(&Record::Classes(Classes { model: label.clone(), counts: data.train.class_counts() }))?;
+    }
 
     let bar = nets_cli::progress_bar(steps * rates.len() as u64, "updates");
     let mut finals = Vec::new();
     let mut summaries = Vec::new();
-    for &lr in &rates {
+    let mut rates = rates;
+    let mut added = 0;
+    let mut next = 0;
+    while next < rates.len() {
+        let lr = rates[next];
+        next += 1;
         cfg.lr = lr;
         bar.set_message(format!("{opt_name} lr {lr}"));
         let model = match &source {
@@ -225,6 +233,14 @@ fn run(args: &Args) -> Result<()> {
         out.write(&Record::Summary(summary.clone()))?;
         finals.push((lr, summary.final_heldout_loss));
         summaries.push(summary);
+        // --extend-grid: once the grid so far is done, one more rate past the edge the best sits on.
+        if next == rates.len() && added < args.extend_grid.unwrap_or(0) {
+            if let Some(lr) = grid::extension(&finals) {
+                rates.push(lr);
+                added += 1;
+                bar.inc_length(steps);
+            }
+        }
     }
     bar.finish_and_clear();
 
@@ -251,6 +267,8 @@ fn run(args: &Args) -> Result<()> {
         final_heldout_accuracy: w.final_heldout_accuracy,
         tried: rates.len() as u64,
         diverged: diverged as u64,
+        placement: Some(grid::placement(&finals).name().to_string()),
+        added: args.extend_grid.map(|_| added as u64),
     }))?;
     Ok(())
 }

@@ -100,6 +100,81 @@ fn a_grid_writes_one_summary_per_rate_and_names_the_lowest_final_loss() {
     }
 }
 
+#[test]
+fn an_extended_grid_brings_the_best_rate_inside() {
+    // MNIST, 12 updates: rates far too small, so the best is the grid's top
+    // and --extend-grid adds a decade above until a larger rate does worse.
+    let mnist = [
+        "--model",
+        "mlp",
+        "--widths",
+        "16",
+        "--threads",
+        "1",
+        "--batch-size",
+        "32",
+        "--steps",
+        "12",
+        "--eval-every",
+        "12",
+        "--eval-examples",
+        "500",
+        "--optimizer",
+        "sgd",
+        "--lr-grid",
+        "1e-5,1e-4",
+    ];
+    let extended: Vec<&str> = mnist.iter().copied().chain(["--extend-grid", "6"]).collect();
+    let o = nn_train(&extended).ok();
+    let lrs: Vec<f64> = records(&o.stdout, "summary").iter().map(|s| s["lr"].as_f64().unwrap()).collect();
+    assert!(lrs.len() > 2 && lrs.len() <= 8, "{lrs:?}");
+    for (i, lr) in lrs.iter().enumerate().skip(2) {
+        // Each added rate a decade above the previous top.
+        assert!((lr / lrs[i - 1] - 10.0).abs() < 1e-9, "{lrs:?}");
+    }
+    let best = &records(&o.stdout, "best")[0];
+    assert_eq!(best["placement"], "interior", "{best}");
+    assert_eq!(best["added"].as_u64().unwrap() as usize, lrs.len() - 2);
+    assert_eq!(best["tried"].as_u64().unwrap() as usize, lrs.len());
+    let b = best["lr"].as_f64().unwrap();
+    assert!(lrs.iter().any(|l| *l < b) && lrs.iter().any(|l| *l > b));
+    // Without the flag the grid is what was asked, and the record says where the best sits.
+    let o = nn_train(&mnist).ok();
+    let best = &records(&o.stdout, "best")[0];
+    assert_eq!((best["placement"].as_str(), best.get("added")), (Some("high-edge"), None));
+}
+
+#[test]
+fn class_counts_cover_the_training_set() {
+    let o = nn_train(&with(&["--optimizer", "sgd", "--lr", "0.01", "--class-counts"])).ok();
+    let c = &records(&o.stdout, "classes")[0];
+    let counts: Vec<u64> = c["counts"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // Synthetic data: 40 training examples with labels over 10 classes.
+    assert_eq!(counts.iter().sum::<u64>(), 40);
+    assert!(counts.len() <= 10);
+    // MNIST's training labels as the data set publishes them.
+    let o = nn_train(&[
+        "--model",
+        "mlp",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.01",
+        "--steps",
+        "1",
+        "--threads",
+        "1",
+        "--eval-examples",
+        "10",
+        "--class-counts",
+    ])
+    .ok();
+    let c = &records(&o.stdout, "classes")[0];
+    let want: Vec<u64> = vec![5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
+    let got: Vec<u64> = c["counts"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(got, want);
+}
+
 /// An IDX file of unsigned bytes.
 fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
     let mut b = vec![0u8, 0, 8, dims.len() as u8];

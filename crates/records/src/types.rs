@@ -22,6 +22,11 @@ pub enum Record {
     Step(Step),
     Summary(TrainSummary),
     Best(Best),
+    Classes(Classes),
+    Gradient(Gradient),
+    Predictor(Predictor),
+    Gap(Gap),
+    Association(Association),
 }
 
 /// First record of every tool's output: enough to repeat the run.
@@ -460,4 +465,102 @@ pub struct Best {
     /// Rates tried, and how many of them diverged.
     pub tried: u64,
     pub diverged: u64,
+    /// Where the rate sits among those tried: `interior` (rates below and
+    /// above it were tried), `low-edge` or `high-edge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
+    /// Rates nn-train added beyond --lr-grid (--extend-grid) to bring the
+    /// best rate inside the grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added: Option<u64>,
+}
+
+/// How often each class is a training target (`nn-train --class-counts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classes {
+    pub model: String,
+    /// Targets of class k in the training set, k = 0, 1, ...
+    pub counts: Vec<u64>,
+}
+
+/// A block's gradient at the weights hvp-dump read (`hvp-dump --gradients`),
+/// from the Hessian batch cut into `parts` equal parts (the last may be
+/// smaller), so that it can be resampled: the gradient is
+/// sum_k weights_k g_k and gram holds every <g_i, g_j>.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gradient {
+    pub model: String,
+    pub block: String,
+    pub dim: u64,
+    /// Euclidean norm of the block's gradient of the batch's mean loss.
+    pub norm: f64,
+    /// Each part's share of the batch's examples (they sum to 1).
+    pub weights: Vec<f64>,
+    /// Row-major parts x parts matrix of inner products of the parts' gradients.
+    pub gram: Vec<f64>,
+}
+
+/// One candidate predictor of SGD's deficit, for one model, with its
+/// bootstrap uncertainty (`gap-study predictors`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Predictor {
+    pub model: String,
+    /// Its name (`docs/study.md` defines each).
+    pub predictor: String,
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub se: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci90: Option<[f64; 2]>,
+    /// Bootstrap replicates behind se and ci90, and what was resampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicates: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resampled: Option<String>,
+}
+
+/// SGD's deficit against AdamW on one configuration (`gap-study gaps`):
+/// each optimizer at its own best rate, over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gap {
+    pub model: String,
+    pub family: String,
+    pub batch_size: u64,
+    pub steps: u64,
+    pub sgd_lr: f64,
+    pub adamw_lr: f64,
+    /// Final held-out losses per seed, in seed order.
+    pub sgd_losses: Vec<f64>,
+    pub adamw_losses: Vec<f64>,
+    /// Mean over seeds of SGD's final held-out loss minus AdamW's, and a
+    /// 90% interval (Student t over the paired seed differences).
+    pub gap: f64,
+    pub ci90: [f64; 2],
+    /// Steps SGD needs to reach AdamW's mean held-out loss at T/2, over the
+    /// steps AdamW needs (medians over seeds; None: SGD never reached it).
+    #[serde(default)]
+    pub steps_ratio: Option<f64>,
+    /// Whether AdamW's held-out loss had flattened: its mean at T within
+    /// the tolerance of its mean at T/2.
+    pub flattened: bool,
+    pub flatten_change: f64,
+    /// Both best rates strictly inside their grids.
+    pub interior: bool,
+}
+
+/// How well one predictor ranks the configurations by their gap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Association {
+    pub predictor: String,
+    /// Configurations with both a value and a gap.
+    pub n: u64,
+    pub spearman: f64,
+    pub spearman_ci90: [f64; 2],
+    pub kendall: f64,
+    pub kendall_ci90: [f64; 2],
+    /// Leave one family out: the sign learnt from the other families, the
+    /// share of the held-out family's pairs ordered as their gaps are.
+    pub lofo_concordance: Option<f64>,
+    pub lofo_pairs: u64,
+    pub replicates: u64,
 }

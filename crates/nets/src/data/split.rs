@@ -54,6 +54,31 @@ impl Examples {
         self.len() == Some(0)
     }
 
+    /// How often each class is a training target, indexed by class: image
+    /// labels; next-token targets of the windows; for BERT the tokens of the
+    /// training text its masked positions are drawn from (special tokens
+    /// never are, and count 0).
+    pub fn class_counts(&self) -> Vec<u64> {
+        let targets: Vec<i64> = match self {
+            Examples::Images { set, start, len, .. } => set.labels[*start..start + len].to_vec(),
+            Examples::Held(b) => Vec::<i64>::try_from(b.y.flatten(0, -1)).unwrap_or_default(),
+            Examples::Windows { ids, seq_len } => {
+                // Example i's targets are ids[i T + 1 ..= i T + T].
+                let n = self.len().unwrap_or(0) * *seq_len as usize;
+                ids.get(1..n + 1).map_or_else(Vec::new, <[i64]>::to_vec)
+            }
+            Examples::MaskedLm { ids, .. } => {
+                let train = ((ids.len() as f64) * TRAIN_FRACTION) as usize;
+                ids[..train].iter().map(|t| t + BERT_SPECIALS).collect()
+            }
+        };
+        let mut counts = vec![0u64; targets.iter().copied().max().map_or(0, |m| m.max(0) as usize + 1)];
+        for t in targets.into_iter().filter(|t| *t >= 0) {
+            counts[t as usize] += 1;
+        }
+        counts
+    }
+
     /// The batch of examples `idx` (each below [`len`](Self::len)), in that
     /// order. For BERT, `idx.len()` pairs drawn with `seed`.
     pub fn batch(&self, idx: &[usize], seed: u64) -> Result<Batch> {

@@ -50,6 +50,10 @@ impl BertConfig {
     pub fn bert_small(vocab: i64) -> Self {
         BertConfig { vocab, dim: 32, layers: 2, heads: 2, ff: 4 * 32, seq_len: 32 }
     }
+    /// The study's larger BERT: 4 layers, 4 heads, 64 wide, 32 tokens.
+    pub fn bert_4x64(vocab: i64) -> Self {
+        BertConfig { vocab, dim: 64, layers: 4, heads: 4, ff: 4 * 64, seq_len: 32 }
+    }
 }
 
 struct EncoderLayer {

@@ -47,6 +47,21 @@ impl GptConfig {
     pub fn tiny_transformer(n_layer: i64, vocab_size: i64) -> Self {
         GptConfig { n_layer, n_head: 2, n_embd: 4, n_hidden: 4, block_size: 2, vocab_size, layer_norm: false }
     }
+    /// The tiny transformer with GPT-2's LayerNorms (ln_1, ln_2, ln_f) put
+    /// back: the study's control for what LayerNorm does to heterogeneity.
+    pub fn tiny_transformer_ln(n_layer: i64, vocab_size: i64) -> Self {
+        GptConfig { layer_norm: true, ..Self::tiny_transformer(n_layer, vocab_size) }
+    }
+    /// 4 layers, 4 heads, 64 wide, context 64 (about 0.2M parameters with
+    /// Shakespeare's 65 characters): the study's middle GPT.
+    pub fn gpt2_4x64(vocab_size: i64) -> Self {
+        Self::nanogpt(4, 4, 64, 64, vocab_size)
+    }
+    /// 4 layers, 4 heads, 128 wide, context 64 (about 0.8M parameters with
+    /// 65 characters): the study's largest GPT.
+    pub fn gpt2_4x128(vocab_size: i64) -> Self {
+        Self::nanogpt(4, 4, 128, 64, vocab_size)
+    }
 
     pub fn param_count(&self) -> i64 {
         let (v, t, e, h, l) = (self.vocab_size, self.block_size, self.n_embd, self.n_hidden, self.n_layer);

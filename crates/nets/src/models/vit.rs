@@ -55,6 +55,10 @@ impl VitConfig {
     pub fn vit_small(classes: i64) -> Self {
         VitConfig { image: 32, patch: 8, dim: 32, depth: 2, heads: 2, mlp: 4 * 32, classes }
     }
+    /// The study's larger ViT: 32 x 32 images, patch 8, 4 blocks, 4 heads, 64 wide.
+    pub fn vit_4x64(classes: i64) -> Self {
+        VitConfig { image: 32, patch: 8, dim: 64, depth: 4, heads: 4, mlp: 4 * 64, classes }
+    }
 }
 
 struct VitBlock {
