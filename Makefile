@@ -35,7 +35,10 @@ help:
 	@echo "  fig10      paper Figure 10: SGD vs AdamW on the CNNs (nn-train)"
 	@echo "  fig11      paper Figure 11: SGD vs AdamW on the Transformers (nn-train)"
 	@echo "  fig1-training  paper Figure 1: full-Hessian spectra at 0/25/50/100% of training"
-	@echo "  fig-js0-gap    beyond the paper: JS0 at init against the SGD-AdamW gap"
+	@echo "  fig-js0-gap    beyond the paper: JS0 at init against the SGD-AdamW gap (the first, weak test)"
+	@echo "make study   does JS0 or a rival predict the SGD-AdamW gap? 24 configurations, 3 seeds (docs/study.md)"
+	@echo "make study-quick  the same steps on 6 configurations with short budgets (a smoke run)"
+	@echo "make study-jobs PHASE=1|2|3  one command per study job, for GNU parallel or a Slurm array"
 	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
 	@echo "  SPECTRA_FLAGS='--probes 3 --steps 50' adds hvp-dump flags to every spectrum (a quick look)"
 
@@ -421,3 +424,6 @@ fig-js0-gap: $(GAP_LABELS:%=$(OUT)/js0-%.csv) $(GAP_LABELS:%=$(OUT)/gap-%.csv)
 	.venv/bin/python scripts/js0_gap.py $(OUT)/js0-init.csv $(OUT)/gap-best.csv $(OUT)/js0-gap.csv | tee $(OUT)/js0-gap.txt
 	gnuplot -e "in='$(OUT)/js0-gap.csv'; batches='$(GAP_SMALL_BATCH) 32'; out='$(OUT)/js0-gap.png'" scripts/gnuplot/js0-gap.gp
 	@echo "wrote $(OUT)/js0-gap.png"
+
+# Beyond the paper: does JS0, or a rival, predict SGD's deficit? (docs/study.md)
+include scripts/study/study.mk
