@@ -9,8 +9,8 @@ use rng::derive_seed;
 use super::{check, Config};
 use crate::error::{Error, Result};
 use crate::optim::{self, OptSpec, RunOptions};
-use crate::Optimizer;
 use crate::{cases, stats, theory};
+use crate::{Optimizer, Rotation};
 
 /// The paper's average kappa(D0_l^-1 H_l)/kappa_l for the blocks of Case 3.
 pub const PAPER_KAPPA_RATIOS: [f64; 3] = [3.9, 14.1, 4.2];
@@ -48,7 +48,7 @@ pub fn draw(config: &Config, mut progress: impl FnMut(usize)) -> Result<Draws> {
     for i in 0..config.trials {
         progress(i);
         let seed = derive_seed(config.seed, &[b"trial", &(i as u64).to_le_bytes()]);
-        let (p, w0) = cases::build(&names, &eig, seed)?;
+        let (p, w0) = cases::build(&names, &eig, Rotation::Haar, seed)?;
         let mut g0 = vec![0.0; p.dim()];
         p.grad(&w0, &mut g0);
         let Ok(a1) = theory::assumption1(&p, &g0) else {
