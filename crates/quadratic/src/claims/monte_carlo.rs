@@ -126,7 +126,8 @@ pub fn monte_carlo(config: &Config, progress: impl FnMut(usize)) -> Result<Vec<R
     let frac = d.r.iter().filter(|r| **r <= 100.0).count() as f64 / n as f64;
     out.push(Record::Check(check(
         "mc-r",
-        "Case 3: r <= 100 with probability at least 2/3 (the paper's statement)",
+        "Case 3 with Haar-random Q_l (theory-check's own draws, whatever the input's rotation): r <= 100 with \
+         probability at least 2/3 (the paper's statement)",
         None,
         None,
         Some(2.0 / 3.0),
@@ -154,7 +155,9 @@ pub fn monte_carlo(config: &Config, progress: impl FnMut(usize)) -> Result<Vec<R
         out.push(Record::Check(check(
             &format!("mc-kappa-ratio-{block}"),
             &format!(
-                "Case 3: the average of kappa(D0_l^-1 H_l)/kappa_l is {paper} for block {block} (the paper's figure); holds if our mean is within 25%"
+                "Case 3 with Haar-random Q_l (theory-check's own draws, whatever the input's rotation): the average \
+                 of kappa(D0_l^-1 H_l)/kappa_l is {paper} for block {block} (the paper's figure); holds if our mean \
+                 is within 25%"
             ),
             None,
             None,
