@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
+.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 fig8-rotation table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
 
 all: build
 
@@ -29,6 +29,7 @@ help:
 	@echo "  fig6       paper Figure 6: Case 1 block spectra (from our gpt2-small)"
 	@echo "  fig7       paper Figure 7: Case 2 block spectra (from our resnet18-narrow)"
 	@echo "  fig8       paper Figure 8: GD vs Adam, steps grid-searched, Cases 1-4, with a verdict per case"
+	@echo "  fig8-rotation  Figure 8's Cases 3 and 4 with and without rotated blocks (issue 19), Adam's speed-ups"
 	@echo "  table2     paper Table 2 and Section 3's claims, checked (theory-check)"
 	@echo "  fig5       paper Figure 5: MLP accuracy after 1 epoch (SGD, Adam) and JS0 against c (nn-train)"
 	@echo "  table3-trained  JS0 at initialization with bootstrap intervals, c = 1..15"
@@ -208,6 +209,29 @@ fig8: $(FIG8_CASES:%=$(OUT)/fig8-case%.csv)
 	gnuplot -e "files='$^'; titles='(a)_Case_1:_gpt2-small_spectra (b)_Case_2:_resnet18-narrow_spectra (c)_Case_3:_heterogeneous (d)_Case_4:_homogeneous'; out='$(OUT)/fig8.png'" scripts/gnuplot/fig8.gp
 	scripts/fig8-verdict $(FIG8_CASES:%=$(OUT)/fig8-case%.jsonl) | tee $(OUT)/fig8.txt
 	@echo "wrote $(OUT)/fig8.png $(OUT)/fig8.txt"
+
+# Issue 19's second intervention: is Adam's advantage on Case 3 coordinate-wise
+# or block-wise? Cases 3 and 4 with Haar-rotated blocks (the paper's) and with
+# diagonal ones (quad-sim --rotation none: the same block spectra and w0, so
+# the same JS0). GD (at 2/(mu+L) and grid-searched), blockwise GD and Adam
+# (beta2 = 0.999 and 1), every step grid-searched as in fig8; every iterate
+# written, for the speed-ups of scripts/fig8-rotation-verdict. Needs only
+# quad-sim: no libtorch crate is built.
+FIG8_ROTATION_FLAGS := --kappa 2000 --iters 5000 --every 1 --stop-rel 0 --tune-by grad-norm --lr-log-grid 1e-5:1:6 \
+  --optimizer gd --optimizer gd=grid --optimizer bgd=grid --optimizer adam=grid --optimizer adam-frozen=grid
+FIG8_ROTATION_RUNS := 3-haar 3-none 4-haar 4-none
+fig8-rotation:
+	@scripts/setup --no-torch
+	$(CARGO) build --release -p quad-sim
+	@mkdir -p $(OUT)
+	for run in $(FIG8_ROTATION_RUNS); do \
+	  f=$(OUT)/fig8-rotation-case$$run; \
+	  $(RELEASE)/quad-sim --case $${run%-*} --rotation $${run#*-} $(FIG8_ROTATION_FLAGS) > $$f.jsonl.part && mv $$f.jsonl.part $$f.jsonl \
+	    && scripts/fig8-csv $$f.jsonl > $$f.csv || exit 1; \
+	done
+	gnuplot -e "files='$(FIG8_ROTATION_RUNS:%=$(OUT)/fig8-rotation-case%.csv)'; titles='(a)_Case_3,_Haar-rotated_blocks_(the_paper) (b)_Case_3,_diagonal_blocks_(--rotation_none) (c)_Case_4,_Haar-rotated_blocks_(the_paper) (d)_Case_4,_diagonal_blocks_(--rotation_none)'; out='$(OUT)/fig8-rotation.png'" scripts/gnuplot/fig8.gp
+	scripts/fig8-rotation-verdict $(FIG8_ROTATION_RUNS:%=$(OUT)/fig8-rotation-case%.jsonl) | tee $(OUT)/fig8-rotation.txt
+	@echo "wrote $(OUT)/fig8-rotation.png $(OUT)/fig8-rotation.txt"
 
 # Figure 7 / Case 2: the block spectra of Figure 8's Case 2 (sampled from
 # our resnet18-narrow's first four convolutions).

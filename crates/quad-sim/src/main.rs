@@ -6,10 +6,10 @@ mod default_spectra;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use cli::{Error, Result};
 use quadratic::experiment::{Source, SpectraFile};
-use quadratic::{Experiment, ExperimentConfig, OptimizerRequest};
+use quadratic::{Experiment, ExperimentConfig, OptimizerRequest, Rotation};
 use records::{Density, Record, RecordWriter, Run};
 
 const TOOL: &str = "quad-sim";
@@ -20,8 +20,9 @@ const TOOL: &str = "quad-sim";
     version,
     about = "Run GD, blockwise GD and Adam on the paper's block-diagonal quadratics (Section 3)",
     long_about = "Builds L(w) = 1/2 w^T H w with H = diag(H_1..H_L), H_l = Q_l diag(lambda_l) Q_l^T \
-(Q_l Haar-random: the Q factor of a Gaussian matrix), h = 0 and a standard Gaussian w0, all from \
---seed, and writes one `problem` record (eigenvalue extremes, condition numbers, Assumption 1 \
+(Q_l Haar-random: the Q factor of a Gaussian matrix; --rotation none: Q_l = I, so H is diagonal and \
+Adam's diagonal preconditioner is aligned with its eigenvectors), h = 0 and a standard Gaussian w0 (the \
+same for either rotation), all from --seed, and writes one `problem` record (eigenvalue extremes, condition numbers, Assumption 1 \
 constants c1, c2, r and Theorem 2's step), optionally `spectrum` records, then for each \
 --optimizer its `iterate` records (t, loss gap, gradient norm, distance to w*).
 
@@ -47,7 +48,8 @@ Optimizers with a theory step (gd, bgd, adam-frozen) are also tried at that step
   quad-sim --case 3 --kappa 5000 --emit-spectra --iters 0       # eigenvalues only
   quad-sim --case 1 --spectra gpt2.density.jsonl | theory-check
   quad-sim --spectra my.density.jsonl --spectra-block wte --spectra-block h.0.mlp.c_fc --block-dim 200
-  quad-sim --case 3 --blocks 5 --block-dim 20 --optimizer adam=0.05 --optimizer gd"
+  quad-sim --case 3 --blocks 5 --block-dim 20 --optimizer adam=0.05 --optimizer gd
+  quad-sim --case 3 --rotation none | theory-check   # Case 3 with diagonal blocks"
 )]
 struct Args {
     /// The paper's case: 1 (Transformer-type spectra), 2 (CNN-type), 3
@@ -119,6 +121,13 @@ struct Args {
     #[arg(long, default_value_t = 1e-30)]
     stop_rel: f64,
 
+    /// Each block's eigenvectors: `haar` (Haar-random Q_l, the paper's
+    /// construction) or `none` (Q_l = I: diagonal blocks, each block's
+    /// eigenvalues ascending along its diagonal). The problem's id gets
+    /// `-rotation-none` with `none`.
+    #[arg(long, value_enum, default_value_t = RotationArg::Haar)]
+    rotation: RotationArg,
+
     /// Base seed: rotations, start point and spectrum samples derive from it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -126,6 +135,23 @@ struct Args {
     /// Also write each block's eigenvalues as `spectrum` records (the paper's Figures 6-7).
     #[arg(long)]
     emit_spectra: bool,
+}
+
+/// The values of --rotation.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RotationArg {
+    Haar,
+    #[value(name = "none")]
+    AxisAligned,
+}
+
+impl From<RotationArg> for Rotation {
+    fn from(r: RotationArg) -> Rotation {
+        match r {
+            RotationArg::Haar => Rotation::Haar,
+            RotationArg::AxisAligned => Rotation::AxisAligned,
+        }
+    }
 }
 
 fn main() {
@@ -231,6 +257,7 @@ fn run(args: &Args) -> Result<()> {
         blocks: args.blocks,
         block_dim: args.block_dim,
         seed: args.seed,
+        rotation: args.rotation.into(),
         optimizers: args
             .optimizers
             .iter()

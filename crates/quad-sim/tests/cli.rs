@@ -200,3 +200,66 @@ fn log_grid_tuned_by_grad_norm() {
     assert_eq!(last["lr"], chosen[0]["lr"]);
     assert_eq!(last["grad_norm"].as_f64().unwrap(), best, "the chosen step is run again, identically");
 }
+
+/// The default rotation (haar) gives the output quad-sim gave before
+/// --rotation existed: byte for byte after the `run` record, on Cases 3 and 4
+/// and a problem sampled from a spectra file (its path written `FIXTURE`),
+/// with every optimizer kind, a tuned step and spectra.
+#[test]
+fn default_output_is_pinned() {
+    let common =
+        ["--iters", "60", "--every", "20", "--emit-spectra", "--tune-by", "grad-norm", "--lr-log-grid", "1e-3:1:2"];
+    let optimizers =
+        ["--optimizer", "gd", "--optimizer", "bgd=grid", "--optimizer", "adam=grid", "--optimizer", "adam-frozen"];
+    let golden = |name: &str| {
+        std::fs::read_to_string(format!("{}/../../testdata/quad/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    };
+    let after_run = |o: &Output| {
+        assert!(o.status.success(), "{}", stderr(o));
+        let text = String::from_utf8(o.stdout.clone()).unwrap();
+        text.split_once('\n').unwrap().1.replace(FIXTURE, "FIXTURE")
+    };
+    for (source, file) in [
+        (vec!["--case", "3"], "case3-haar.golden.jsonl"),
+        (vec!["--case", "4"], "case4-haar.golden.jsonl"),
+        (vec!["--spectra", FIXTURE, "--block-dim", "6", "--seed", "3"], "synthetic-haar.golden.jsonl"),
+    ] {
+        let args: Vec<&str> = source.iter().chain(&common).chain(&optimizers).copied().collect();
+        let want = golden(file);
+        assert_eq!(after_run(&quad_sim(&args)), want, "{file}");
+        let explicit: Vec<&str> = args.iter().copied().chain(["--rotation", "haar"]).collect();
+        assert_eq!(after_run(&quad_sim(&explicit)), want, "{file} with --rotation haar");
+    }
+}
+
+/// --rotation none: the same block spectra and start point, diagonal blocks,
+/// `rotation: none` and its own problem id in every record; a bad value is a
+/// usage error.
+#[test]
+fn rotation_none() {
+    let args = ["--case", "3", "--iters", "20", "--emit-spectra", "--optimizer", "gd", "--optimizer", "adam=0.1"];
+    let haar = lines(&quad_sim(&args));
+    let none_out = quad_sim(&[&args[..], &["--rotation", "none"]].concat());
+    assert!(none_out.status.success(), "{}", stderr(&none_out));
+    let none = lines(&none_out);
+    assert_eq!((haar[1]["rotation"].as_str(), none[1]["rotation"].as_str()), (Some("haar-qr"), Some("none")));
+    assert_eq!(none[1]["problem"], "case3-seed0-rotation-none");
+    for rec in &none[2..] {
+        assert_eq!(rec["problem"], "case3-seed0-rotation-none", "{rec}");
+    }
+    let spectra = |r: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        r.iter().filter(|x| x["type"] == "spectrum").map(|x| x["eigenvalues"].clone()).collect()
+    };
+    assert_eq!(spectra(&haar), spectra(&none));
+    // Per block, lambda_min / lambda_max and kappa are the spectrum's.
+    for (a, b) in haar[1]["blocks"].as_array().unwrap().iter().zip(none[1]["blocks"].as_array().unwrap()) {
+        for field in ["lambda_min", "lambda_max", "kappa", "dim"] {
+            assert_eq!(a[field], b[field], "{field}");
+        }
+    }
+    // The start point is shared, H is not: the first gradients differ.
+    assert_ne!(haar[1]["grad0_norm"], none[1]["grad0_norm"]);
+    let bad = quad_sim(&["--case", "3", "--rotation", "diagonal"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("haar, none"), "{}", stderr(&bad));
+}

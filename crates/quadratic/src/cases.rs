@@ -3,6 +3,7 @@
 use rng::SplitMix;
 
 use crate::error::{Error, Result};
+use crate::problem::Rotation;
 
 /// The sorted global eigenvalue set that Cases 3 and 4 split among blocks.
 ///
@@ -139,12 +140,24 @@ pub fn rescale_to_kappa(blocks: &mut [Vec<f64>], kappa: f64) -> Result<()> {
     Ok(())
 }
 
-/// The problem and start point a seed determines: block l is rotated by the
-/// l-th Haar matrix of the stream `derive_seed(seed, ["rotation"])`, and w0
-/// is standard Gaussian from `derive_seed(seed, ["w0"])`.
-pub fn build(names: &[String], eigenvalues: &[Vec<f64>], seed: u64) -> Result<(crate::Quadratic, Vec<f64>)> {
-    let mut rot = SplitMix::new(rng::derive_seed(seed, &[b"rotation"]));
-    let q = crate::Quadratic::rotated(names, eigenvalues, &mut rot)?;
+/// The problem and start point a seed determines: with [`Rotation::Haar`]
+/// block l is rotated by the l-th Haar matrix of the stream
+/// `derive_seed(seed, ["rotation"])` (with [`Rotation::AxisAligned`] it is
+/// diagonal), and w0 is standard Gaussian from `derive_seed(seed, ["w0"])`,
+/// the same w0 for either rotation.
+pub fn build(
+    names: &[String],
+    eigenvalues: &[Vec<f64>],
+    rotation: Rotation,
+    seed: u64,
+) -> Result<(crate::Quadratic, Vec<f64>)> {
+    let q = match rotation {
+        Rotation::Haar => {
+            let mut rot = SplitMix::new(rng::derive_seed(seed, &[b"rotation"]));
+            crate::Quadratic::rotated(names, eigenvalues, &mut rot)?
+        }
+        Rotation::AxisAligned => crate::Quadratic::axis_aligned(names, eigenvalues)?,
+    };
     let mut r0 = SplitMix::new(rng::derive_seed(seed, &[b"w0"]));
     let w0 = q.gaussian_start(&mut r0);
     Ok((q, w0))

@@ -9,7 +9,7 @@ use rng::{derive_seed, SplitMix};
 use crate::error::{positive, Error, Result};
 use crate::optim::{self, Method, OptSpec, RunOptions, Step, Stop, Summary};
 use crate::optimizer::{Optimizer, OptimizerRequest, StepRequest};
-use crate::problem::Quadratic;
+use crate::problem::{Quadratic, Rotation};
 use crate::{cases, theory};
 
 /// Block dimension of the cluster cases (3 and 4) unless configured.
@@ -153,6 +153,8 @@ pub struct ExperimentConfig {
     /// Dimension of each block (None: 3 for the cluster cases, 100 otherwise).
     pub block_dim: Option<usize>,
     pub seed: u64,
+    /// Each block's eigenvectors: Haar-random (the paper) or the axes.
+    pub rotation: Rotation,
     /// Empty: [`Optimizer::DEFAULT`] with their default steps.
     pub optimizers: Vec<OptimizerRequest>,
     /// Step of the optimizers without a theory step (None: tune them).
@@ -279,7 +281,7 @@ pub fn problem_record(
     case: &str,
     source: &str,
     seed: u64,
-    rotation: &str,
+    rotation: Rotation,
     p: &Quadratic,
     w0: &[f64],
 ) -> Result<Problem> {
@@ -313,7 +315,7 @@ pub fn problem_record(
         grad0_norm: g0.iter().map(|x| x * x).sum::<f64>().sqrt(),
         r: a1.r,
         eta_adam: a1.eta,
-        rotation: rotation.to_string(),
+        rotation: rotation.record_name().to_string(),
         blocks,
     })
 }
@@ -384,9 +386,14 @@ impl Experiment {
     pub fn new(config: &ExperimentConfig) -> Result<Experiment> {
         config.validate()?;
         let eig = eigenvalues(config)?;
-        let (p, w0) = cases::build(&eig.names, &eig.values, config.seed)?;
-        let id = format!("case{}-seed{}", eig.case, config.seed);
-        let problem = problem_record(&id, &eig.case, &eig.source, config.seed, "haar-qr", &p, &w0)?;
+        let (p, w0) = cases::build(&eig.names, &eig.values, config.rotation, config.seed)?;
+        // The paper's rotated problem keeps its plain id; an axis-aligned one
+        // gets its own, so that both can be read together (theory-check).
+        let id = match config.rotation {
+            Rotation::Haar => format!("case{}-seed{}", eig.case, config.seed),
+            Rotation::AxisAligned => format!("case{}-seed{}-rotation-none", eig.case, config.seed),
+        };
+        let problem = problem_record(&id, &eig.case, &eig.source, config.seed, config.rotation, &p, &w0)?;
         let requests: Vec<OptimizerRequest> = if config.optimizers.is_empty() {
             Optimizer::DEFAULT
                 .iter()
@@ -547,6 +554,7 @@ mod tests {
             blocks: None,
             block_dim: None,
             seed: 0,
+            rotation: Rotation::Haar,
             optimizers: Vec::new(),
             lr: None,
             lr_grid: None,

@@ -15,7 +15,8 @@
 //! Reading of the paper's construction (documented here because the text is
 //! terse): H_l = Q_l Lambda_l Q_l^T with Q_l a Haar-random orthogonal matrix,
 //! obtained as the Q factor of a d_l x d_l standard Gaussian matrix (Gram-
-//! Schmidt, twice, so R has a positive diagonal and Q is exactly Haar). The
+//! Schmidt, twice, so R has a positive diagonal and Q is exactly Haar), or
+//! Q_l = I ([`Rotation::AxisAligned`]) to ask what the rotation does. The
 //! linear term h is 0, so w* = 0, L* = 0 and the loss gap 1/2 w^T H w is
 //! computed without cancellation down to the smallest normal numbers.
 //!
@@ -40,4 +41,4 @@ pub use error::{Error, Result};
 pub use experiment::{Experiment, ExperimentConfig, TuneBy};
 pub use optim::{Method, OptSpec, RunOptions, Step, Stop, Summary};
 pub use optimizer::{Optimizer, OptimizerRequest};
-pub use problem::{haar_orthogonal, Block, Quadratic};
+pub use problem::{haar_orthogonal, Block, Quadratic, Rotation};

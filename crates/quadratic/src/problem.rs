@@ -4,6 +4,29 @@ use rng::SplitMix;
 
 use crate::error::{Error, Result};
 
+/// How each block's eigenvectors Q_l are chosen. Rotating within a block
+/// leaves its spectrum unchanged; it decides whether a diagonal
+/// preconditioner (Adam's) can be exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rotation {
+    /// Q_l Haar-random ([`haar_orthogonal`]): the paper's construction.
+    #[default]
+    Haar,
+    /// Q_l = I: every block is diagonal, H_l = diag(lambda_l) in the order
+    /// the eigenvalues were generated (ascending, for every case).
+    AxisAligned,
+}
+
+impl Rotation {
+    /// The value of the `problem` record's `rotation` field.
+    pub fn record_name(self) -> &'static str {
+        match self {
+            Rotation::Haar => "haar-qr",
+            Rotation::AxisAligned => "none",
+        }
+    }
+}
+
 /// One diagonal block: its requested eigenvalues, eigenvectors and the
 /// dense symmetric matrix they make.
 #[derive(Debug, Clone)]
@@ -98,7 +121,8 @@ impl Block {
         Ok(Block { name: name.to_string(), eigenvalues: lam, q: qs, h })
     }
 
-    /// A diagonal block (Q = I): used by closed-form tests and the 1-D demo.
+    /// A diagonal block (Q = I, up to the ascending sort): H = diag(eigenvalues)
+    /// in the order given.
     pub fn diagonal(name: &str, eigenvalues: &[f64]) -> Result<Block> {
         let d = eigenvalues.len();
         let mut q = vec![0.0; d * d];
@@ -157,6 +181,12 @@ impl Quadratic {
     /// drawn in order from `rng`.
     pub fn rotated(names: &[String], eigenvalues: &[Vec<f64>], rng: &mut SplitMix) -> Result<Quadratic> {
         let blocks = names.iter().zip(eigenvalues).map(|(n, e)| Block::new(n, e, rng)).collect::<Result<Vec<_>>>()?;
+        Quadratic::new(blocks)
+    }
+
+    /// Build from per-block eigenvalues with diagonal blocks (Q_l = I).
+    pub fn axis_aligned(names: &[String], eigenvalues: &[Vec<f64>]) -> Result<Quadratic> {
+        let blocks = names.iter().zip(eigenvalues).map(|(n, e)| Block::diagonal(n, e)).collect::<Result<Vec<_>>>()?;
         Quadratic::new(blocks)
     }
 

@@ -2,7 +2,10 @@
 
 use ndarray::Array2;
 use ndarray_linalg::{EigValsh, UPLO};
-use quadratic::{cases, optim, theory, Block, Method, OptSpec, Quadratic, RunOptions};
+use quadratic::experiment::Source;
+use quadratic::{
+    cases, optim, theory, Block, Experiment, ExperimentConfig, Method, OptSpec, Quadratic, Rotation, RunOptions, TuneBy,
+};
 use rng::SplitMix;
 
 fn opts(iters: u64) -> RunOptions {
@@ -109,7 +112,7 @@ fn bgd_meets_theorem1_at_every_step() {
     let c = cases::clustered_set(3, 3, 2000.0).unwrap();
     for (k, eig) in [cases::heterogeneous(&c), cases::homogeneous(&c)].iter().enumerate() {
         for seed in 0..5 {
-            let (p, w0) = cases::build(&cases::block_names(3), eig, seed * 10 + k as u64).unwrap();
+            let (p, w0) = cases::build(&cases::block_names(3), eig, Rotation::Haar, seed * 10 + k as u64).unwrap();
             let kappas: Vec<f64> = p.blocks.iter().map(Block::kappa).collect();
             let bound = theory::theorem1_rate(&kappas);
             let (traj, _) =
@@ -126,7 +129,7 @@ fn bgd_meets_theorem1_at_every_step() {
 #[test]
 fn gd_rate_is_the_chebyshev_rate() {
     let c = cases::clustered_set(3, 3, 2000.0).unwrap();
-    let (p, w0) = cases::build(&cases::block_names(3), &cases::heterogeneous(&c), 1).unwrap();
+    let (p, w0) = cases::build(&cases::block_names(3), &cases::heterogeneous(&c), Rotation::Haar, 1).unwrap();
     let rho2 = theory::gd_loss_rate(p.kappa());
     let eta = 2.0 / (p.lambda_min() + p.lambda_max());
     let (traj, _) =
@@ -170,4 +173,111 @@ fn assumption1_constants() {
     assert!(theory::assumption1(&q, &[0.0, 1.0, 1.0]).is_err());
     assert_eq!(theory::iterations_for(1e-6, 0.5), Some(20));
     assert_eq!(theory::iterations_for(1e-6, 1.0), None);
+}
+
+/// The experiments' problems for Cases 3 and 4 (the paper's 3 x 3 and a
+/// generalised 4 x 25) under `rotation`, with the block spectra the case
+/// generates (ascending, as the blocks store them).
+fn case_problems(rotation: Rotation) -> Vec<(Experiment, Vec<Vec<f64>>)> {
+    let mut out = Vec::new();
+    for (blocks, dim) in [(3, 3), (4, 25)] {
+        let clusters = cases::clustered_set(blocks, dim, 2000.0).unwrap();
+        for (source, spectra) in [
+            (Source::Heterogeneous, cases::heterogeneous(&clusters)),
+            (Source::Homogeneous, cases::homogeneous(&clusters)),
+        ] {
+            let config = ExperimentConfig {
+                source,
+                kappa: 2000.0,
+                blocks: Some(blocks),
+                block_dim: Some(dim),
+                seed: 7,
+                rotation,
+                optimizers: vec!["gd".parse().unwrap()],
+                lr: None,
+                lr_grid: None,
+                tune_by: TuneBy::LossGap,
+                beta1: 0.9,
+                beta2: 0.999,
+                iters: 0,
+                every: 1,
+                stop_rel: 0.0,
+            };
+            let spectra = spectra
+                .into_iter()
+                .map(|mut s| {
+                    s.sort_by(f64::total_cmp);
+                    s
+                })
+                .collect();
+            out.push((Experiment::new(&config).unwrap(), spectra));
+        }
+    }
+    out
+}
+
+/// Without rotation every block is diagonal with exactly its spectrum, in
+/// ascending order, on the diagonal; the record says `none` and the start
+/// point is the rotated problem's.
+#[test]
+fn unrotated_blocks_are_diagonal_with_the_block_spectra() {
+    for ((flat, spectra), (haar, _)) in case_problems(Rotation::AxisAligned).iter().zip(case_problems(Rotation::Haar)) {
+        assert_eq!(flat.problem.rotation, "none");
+        assert!(flat.problem.problem.ends_with("-rotation-none"), "{}", flat.problem.problem);
+        assert_eq!(flat.w0, haar.w0, "the start point does not depend on the rotation");
+        for (b, spectrum) in flat.quadratic.blocks.iter().zip(spectra) {
+            let d = b.dim();
+            let diagonal: Vec<f64> = (0..d).map(|i| b.h[i * d + i]).collect();
+            assert_eq!(&diagonal, spectrum, "block {}", b.name);
+            for i in 0..d {
+                for j in (0..d).filter(|&j| j != i) {
+                    assert_eq!(b.h[i * d + j], 0.0, "block {} ({i}, {j})", b.name);
+                }
+            }
+        }
+    }
+}
+
+/// With Haar rotations each block's eigenvalues (dense eigendecomposition)
+/// are its spectrum to 1e-12 relative to the block's largest, and the block
+/// is not diagonal.
+#[test]
+fn rotated_problems_keep_the_block_spectra() {
+    for (e, spectra) in case_problems(Rotation::Haar) {
+        assert_eq!(e.problem.rotation, "haar-qr");
+        for (b, spectrum) in e.quadratic.blocks.iter().zip(&spectra) {
+            let d = b.dim();
+            let a = Array2::from_shape_fn((d, d), |(i, j)| b.h[i * d + j]);
+            let mut ev = a.eigvalsh(UPLO::Lower).unwrap().to_vec();
+            ev.sort_by(f64::total_cmp);
+            let top = spectrum[d - 1];
+            for (x, y) in ev.iter().zip(spectrum) {
+                assert!((x - y).abs() <= 1e-12 * top, "block {} (d {d}): {x} vs {y}", b.name);
+            }
+            let off: f64 = (0..d * d).filter(|k| k / d != k % d).map(|k| b.h[k].abs()).fold(0.0, f64::max);
+            assert!(off > 1e-3 * (top - spectrum[0]), "block {} looks diagonal", b.name);
+        }
+    }
+}
+
+/// Adam's first step is w1 = w0 - lr sign(g0) (m0 = g0, v0 = g0^2); on
+/// axis-aligned blocks sign(g0) = sign(w0), so by hand, with lambda =
+/// (1, 2 | 4, 8), w0 = (1.5, -0.75, 2, -1) and lr = 1/4:
+/// w1 = (1.25, -0.5, 1.75, -0.75), H w1 = (1.25, -1, 7, -6) and
+/// L(w1) = (1.5625 + 0.5 + 12.25 + 4.5)/2 = 9.40625, exact in binary.
+#[test]
+fn sign_like_first_step_on_axis_aligned_blocks() {
+    let names = cases::block_names(2);
+    let p = Quadratic::axis_aligned(&names, &[vec![1.0, 2.0], vec![4.0, 8.0]]).unwrap();
+    let w0 = [1.5, -0.75, 2.0, -1.0];
+    for beta2 in [0.999, 1.0] {
+        let spec = OptSpec { name: "adam".into(), method: Method::Adam { beta1: 0.0, beta2 }, lr: 0.25 };
+        let (traj, _) = optim::trajectory(&p, &w0, &spec, &opts(1));
+        assert_eq!(traj[1].t, 1);
+        assert_eq!(traj[1].loss_gap, 9.40625, "beta2 {beta2}");
+        let grad_norm = 87.5625f64.sqrt();
+        assert!((traj[1].grad_norm - grad_norm).abs() <= 1e-15 * grad_norm);
+        let dist = (1.5625f64 + 0.25 + 3.0625 + 0.5625).sqrt();
+        assert!((traj[1].dist - dist).abs() <= 1e-15 * dist);
+    }
 }

@@ -36,7 +36,11 @@ It then builds problems itself: --trials random draws of Case 3 (the distributio
 and of kappa(D0_l^{-1} H_l)/kappa_l, against the paper's statements, with Theorem 2 and the corrected \
 bounds checked on every draw), the worst case of Proposition 1 over a range of step sizes, and Proposition 2's limit cycle of \
 Adam (beta2 < 1, constant step) on L(w) = w^2/2, written as a trajectory. Other record types pass \
-through unchanged.",
+through unchanged.
+
+No per-step bound assumes the blocks are rotated. The Adam-vs-GD comparison (the paper's Figure 8, made \
+for Haar-rotated blocks) is judged only on problems with rotation haar-qr; on quad-sim --rotation none \
+problems it reports the speed-up with holds = null.",
     after_help = "Examples:
   quad-sim --case 3 | theory-check
   quad-sim --case 4 --every 10 | theory-check --format table

@@ -256,7 +256,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::experiment::{iterate_record, problem_record};
     use crate::optim::{self, RunOptions};
-    use crate::{Block, Optimizer, Quadratic};
+    use crate::{Block, Optimizer, Quadratic, Rotation};
 
     /// The command-line defaults.
     pub fn config() -> Config {
@@ -279,7 +279,7 @@ pub(crate) mod tests {
     pub fn problem_record_of(b1: &[f64], b2: &[f64]) -> (Problem, Quadratic, Vec<f64>) {
         let q = Quadratic::new(vec![Block::diagonal("b1", b1).unwrap(), Block::diagonal("b2", b2).unwrap()]).unwrap();
         let w0 = vec![1.0; q.dim()];
-        let p = problem_record("test", "custom", "diagonal", 0, "none", &q, &w0).unwrap();
+        let p = problem_record("test", "custom", "diagonal", 0, Rotation::AxisAligned, &q, &w0).unwrap();
         (p, q, w0)
     }
 

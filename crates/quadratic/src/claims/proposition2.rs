@@ -7,7 +7,7 @@ use super::{check, Config};
 use crate::error::Result;
 use crate::experiment::{iterate_record, problem_record};
 use crate::optim::{self, OptSpec, RunOptions, Stop};
-use crate::problem::{Block, Quadratic};
+use crate::problem::{Block, Quadratic, Rotation};
 use crate::Optimizer;
 
 /// The problem id of the demo's records.
@@ -19,7 +19,8 @@ pub fn proposition2(config: &Config) -> Result<Vec<Record>> {
     config.validate()?;
     let q = Quadratic::new(vec![Block::diagonal("w", &[1.0])?])?;
     let w0 = [1.0];
-    let problem = problem_record(PROBLEM_ID, "prop2", "L(w) = w^2/2, w0 = 1 (Proposition 2)", 0, "none", &q, &w0)?;
+    let problem =
+        problem_record(PROBLEM_ID, "prop2", "L(w) = w^2/2, w0 = 1 (Proposition 2)", 0, Rotation::AxisAligned, &q, &w0)?;
     let mut out = vec![Record::Problem(problem)];
     let (lr, beta2, steps) = (config.prop2_lr, config.prop2_beta2, config.prop2_steps);
     let adam = Optimizer::Adam;

@@ -8,7 +8,7 @@ use super::{bounds, Config, Point, Trajectory};
 use crate::error::{Error, Result};
 use crate::experiment::problem_record;
 use crate::optim::{self, OptSpec, RunOptions};
-use crate::problem::{Block, Quadratic};
+use crate::problem::{Block, Quadratic, Rotation};
 use crate::Optimizer;
 
 /// The claim of the counterexample.
@@ -32,7 +32,7 @@ pub fn problem() -> Result<(Quadratic, Vec<f64>)> {
 /// trajectory.
 pub fn counterexample(config: &Config) -> Result<Vec<Check>> {
     let (q, w0) = problem()?;
-    let p = problem_record(PROBLEM, "custom", "diagonal", 0, "none", &q, &w0)?;
+    let p = problem_record(PROBLEM, "custom", "diagonal", 0, Rotation::AxisAligned, &q, &w0)?;
     let frozen = Optimizer::AdamFrozen;
     let spec = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr: p.eta_adam };
     let (steps, _) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: STEPS, stop_rel: 0.0 });
