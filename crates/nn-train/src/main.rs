@@ -3,6 +3,7 @@
 //! -> records and checkpoints.
 
 mod args;
+mod lr_scale;
 mod messages;
 mod trainee;
 
@@ -83,6 +84,7 @@ fn check_flags(args: &Args, rates: &[f64]) -> Result<()> {
     if args.synthetic_examples < 1 {
         return Err(Error::usage("--synthetic-examples must be at least 1"));
     }
+    lr_scale::check_rules(&args.lr_scale)?;
     Ok(())
 }
 
@@ -150,6 +152,7 @@ fn run(args: &Args) -> Result<()> {
         log_every: args.log_every,
         save_at,
         seed: args.seed,
+        lr_scale: Vec::new(),
     };
     train::check(&cfg, &data).map_err(from_nets)?;
     if let Some(dir) = &args.save_dir {
@@ -157,22 +160,9 @@ fn run(args: &Args) -> Result<()> {
             .map_err(|e| Error::invalid(format!("cannot create --save-dir {}: {e}", dir.display())))?;
     }
     let heldout = HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
-
-    let label = args.label.clone().unwrap_or(name);
-    let opt_name = args.optimizer.name();
-    let mut out = RecordWriter::stdout();
-    let mut run = Run::for_tool(TOOL, Some(args.seed));
-    run.model = Some(label.clone());
-    run.device = Some(nets::device_name(device));
-    run.dtype = Some(nets::dtype_name(kind).to_string());
-    out.write(&Record::Run(run))?;
-
-    let bar = nets_cli::progress_bar(steps * rates.len() as u64, "updates");
-    let mut finals = Vec::new();
-    let mut summaries = Vec::new();
-    for &lr in &rates {
-        cfg.lr = lr;
-        bar.set_message(format!("{opt_name} lr {lr}"));
+    // Every run starts from the same weights: the first one's network also
+    // resolves the learning-rate factors before the `run` record is written.
+    let fresh = || -> Result<Trainee> {
         let model = match &source {
             Source::Zoo(arch) => Trainee::Zoo(
                 nets::models::try_build(arch, kind, device, args.model_flags.init_seed).map_err(from_nets)?,
@@ -182,6 +172,32 @@ fn run(args: &Args) -> Result<()> {
         if let Some(p) = &args.checkpoint {
             model.load(p)?;
         }
+        Ok(model)
+    };
+    let first_model = fresh()?;
+    cfg.lr_scale = lr_scale::factors(args, &first_model.params())?;
+    let mut first_model = Some(first_model);
+
+    let label = args.label.clone().unwrap_or(name);
+    let opt_name = args.optimizer.name();
+    let mut out = RecordWriter::stdout();
+    let mut run = Run::for_tool(TOOL, Some(args.seed));
+    run.model = Some(label.clone());
+    run.device = Some(nets::device_name(device));
+    run.dtype = Some(nets::dtype_name(kind).to_string());
+    run.lr_scale = lr_scale::record(&cfg.lr_scale);
+    out.write(&Record::Run(run))?;
+
+    let bar = nets_cli::progress_bar(steps * rates.len() as u64, "updates");
+    let mut finals = Vec::new();
+    let mut summaries = Vec::new();
+    for &lr in &rates {
+        cfg.lr = lr;
+        bar.set_message(format!("{opt_name} lr {lr}"));
+        let model = match first_model.take() {
+            Some(model) => model,
+            None => fresh()?,
+        };
         let first = data.train.batch(&[0], 0).map_err(from_nets)?.to(device);
         model.net().check(&first).map_err(from_nets)?;
         let params = model.params();

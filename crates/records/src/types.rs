@@ -43,6 +43,19 @@ pub struct Run {
     /// may depend on it in the last bits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<u64>,
+    /// nn-train's per-parameter learning-rate factors (`--lr-scale`,
+    /// `--lr-scale-from`), each parameter's rate being the scheduled one
+    /// times its factor; the parameters not listed keep factor 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_scale: Option<Vec<LrScale>>,
+}
+
+/// One parameter's learning-rate factor, and the pattern or block that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LrScale {
+    pub parameter: String,
+    pub block: String,
+    pub factor: f64,
 }
 
 impl Run {
@@ -57,6 +70,7 @@ impl Run {
             device: None,
             dtype: None,
             threads: None,
+            lr_scale: None,
         }
     }
 }
