@@ -24,6 +24,10 @@ Per-block learning rates (--lr-scale PATTERN=FACTOR, or --lr-scale-from FILE of 
 parameter's rate at an update is the scheduled rate times its factor (libtorch parameter groups, \
 with every optimizer's rule, AdamW's decoupled decay included); the `run` record lists the factors.
 
+Imbalanced classes (--class-zipf S, image sets): the training images subsampled so that class k \
+keeps a share proportional to (k+1)^-S; the held-out set stays as it is, and held-out evaluations \
+add the accuracy over the frequent half of the classes (k < K/2) and over the rare half.
+
 Held-out sets: MNIST's and Fashion-MNIST's test sets (t10k); the last 10% of the tokens of \
 Shakespeare or a --data text file; the last 10% of the examples of a user's idx or npy images; a \
 second draw for synthetic data. Batches: each epoch a permutation of the training set drawn from \
@@ -54,7 +58,8 @@ hold every parameter under the module's own names, loadable by \
   nn-train --model vgg-small --data npy --data-path my-images/ --optimizer adamw --lr 1e-3 --steps 200
   nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale 'fc1*=4' --lr-scale 'fc3*=0.5'
   hvp-dump --model mlp --probes 4 --steps 40 | slq-density > mlp-density.jsonl
-  nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale-from mlp-density.jsonl"
+  nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale-from mlp-density.jsonl
+  nn-train --model mlp --data mnist --class-zipf 1 --optimizer adam --lr 1e-3 --epochs 1"
 )]
 pub struct Args {
     /// Model from the zoo (`hvp-dump --list-models` lists them).

@@ -159,7 +159,11 @@ fn run(args: &Args) -> Result<()> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::invalid(format!("cannot create --save-dir {}: {e}", dir.display())))?;
     }
-    let heldout = HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
+    let mut heldout =
+        HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
+    if let (true, Shape::Classes { classes, .. }) = (args.data_flags.class_zipf != 0.0, data.shape) {
+        heldout = heldout.by_halves(classes);
+    }
     // Every run starts from the same weights: the first one's network also
     // resolves the learning-rate factors before the `run` record is written.
     let fresh = || -> Result<Trainee> {
@@ -186,6 +190,7 @@ fn run(args: &Args) -> Result<()> {
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
     run.lr_scale = lr_scale::record(&cfg.lr_scale);
+    run.class_zipf = Some(args.data_flags.class_zipf).filter(|s| *s != 0.0);
     out.write(&Record::Run(run))?;
 
     let bar = nets_cli::progress_bar(steps * rates.len() as u64, "updates");
@@ -215,6 +220,8 @@ fn run(args: &Args) -> Result<()> {
                     grad_norm: s.grad_norm,
                     heldout_loss: s.heldout.map(|h| h.loss),
                     heldout_accuracy: s.heldout.and_then(|h| h.accuracy),
+                    heldout_accuracy_frequent_half: s.heldout.and_then(|h| h.frequent_accuracy),
+                    heldout_accuracy_rare_half: s.heldout.and_then(|h| h.rare_accuracy),
                 }))
                 .map_err(|e| Stop::Tool(e.into()))
             }
@@ -235,6 +242,14 @@ fn run(args: &Args) -> Result<()> {
             weight_decay: cfg.optimizer.weight_decay,
             final_heldout_loss: outcome.heldout.filter(|_| outcome.diverged_at.is_none()).map(|h| h.loss),
             final_heldout_accuracy: outcome.heldout.filter(|_| outcome.diverged_at.is_none()).and_then(|h| h.accuracy),
+            final_heldout_accuracy_frequent_half: outcome
+                .heldout
+                .filter(|_| outcome.diverged_at.is_none())
+                .and_then(|h| h.frequent_accuracy),
+            final_heldout_accuracy_rare_half: outcome
+                .heldout
+                .filter(|_| outcome.diverged_at.is_none())
+                .and_then(|h| h.rare_accuracy),
             final_train_loss: outcome.final_train_loss,
             diverged_at: outcome.diverged_at,
         };

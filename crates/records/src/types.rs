@@ -48,6 +48,10 @@ pub struct Run {
     /// times its factor; the parameters not listed keep factor 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lr_scale: Option<Vec<LrScale>>,
+    /// The exponent S of imbalanced training classes (`--class-zipf`, when
+    /// not 0): class k kept in proportion to (k+1)^-S.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_zipf: Option<f64>,
 }
 
 /// One parameter's learning-rate factor, and the pattern or block that set it.
@@ -71,6 +75,7 @@ impl Run {
             dtype: None,
             threads: None,
             lr_scale: None,
+            class_zipf: None,
         }
     }
 }
@@ -434,6 +439,12 @@ pub struct Step {
     pub heldout_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heldout_accuracy: Option<f64>,
+    /// With imbalanced classes: held-out accuracy over the frequent half of
+    /// the classes (k < K/2) and over the rare half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_accuracy_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_accuracy_rare_half: Option<f64>,
 }
 
 /// One training run of `nn-train` (one learning rate), at its end.
@@ -453,6 +464,11 @@ pub struct TrainSummary {
     pub final_heldout_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_heldout_accuracy: Option<f64>,
+    /// With imbalanced classes: the final accuracy per half of the classes, as in `Step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_accuracy_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_accuracy_rare_half: Option<f64>,
     /// Mean training loss over the last logged tenth of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_train_loss: Option<f64>,
