@@ -89,7 +89,9 @@ pub struct Args {
     /// Learning-rate factors from the `density` records of
     /// `hvp-dump | slq-density` for this model: block b's parameters get
     /// max(lambda_max) / lambda_max_b, so the stiffest block keeps the base
-    /// rate; parameters in no block keep 1.
+    /// rate; parameters in no block keep 1. A block is named as hvp-dump
+    /// wrote it: a parameter, a --merge pattern (all its tensors) or `all`;
+    /// --split-qkv's thirds of a tensor are refused.
     #[arg(long, value_name = "FILE", conflicts_with = "lr_scale")]
     pub lr_scale_from: Option<PathBuf>,
 

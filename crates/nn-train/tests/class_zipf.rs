@@ -149,6 +149,13 @@ fn data_without_labelled_images_and_bad_exponents_are_refused() {
         .fails_with(2, &["--class-zipf", "`synthetic`"]);
     train(&["--model", "gpt2-nano", "--data", "text", "--data-path", "/nonexistent.txt", "--class-zipf", "0.5"])
         .fails_with(2, &["--class-zipf", "`text` read as tokens"]);
+    let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/torchscript").join(name);
+    let (module, batch) = (fixture("tiny-mlp.pt"), fixture("tiny-mlp.batch.safetensors"));
+    let (module, batch) = (module.to_str().unwrap(), batch.to_str().unwrap());
+    train(&["--torchscript", module, "--inputs", batch, "--class-zipf", "1"])
+        .fails_with(2, &["--class-zipf", "--inputs"]);
+    let hvp = ["--torchscript", module, "--inputs", batch, "--class-zipf", "1", "--probes", "1", "--steps", "2"];
+    run(testkit::bin("hvp-dump"), &hvp, "").fails_with(2, &["--class-zipf", "--inputs"]);
     for bad in ["--class-zipf=-1", "--class-zipf=nan", "--class-zipf=inf"] {
         train(&["--model", "mlp", "--data", "mnist", bad]).fails_with(2, &["--class-zipf", "finite and at least 0"]);
     }

@@ -79,6 +79,49 @@ fn a_scaled_tensor_moves_as_at_the_scaled_rate() {
 }
 
 #[test]
+fn a_torchscript_modules_tensors_take_their_factors() {
+    // tiny-mlp (hidden, out) on its own batch: one update, as above.
+    let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/torchscript").join(name);
+    let (module, batch) = (fixture("tiny-mlp.pt"), fixture("tiny-mlp.batch.safetensors"));
+    let update = |name: &str, lr: &str, scale: &[&str]| {
+        let d = scratch(name);
+        let mut args = vec![
+            "--torchscript",
+            module.to_str().unwrap(),
+            "--inputs",
+            batch.to_str().unwrap(),
+            "--dtype",
+            "f64",
+            "--threads",
+            "1",
+            "--batch-size",
+            "8",
+            "--optimizer",
+            "adam",
+            "--lr",
+            lr,
+            "--steps",
+            "1",
+            "--save-at",
+            "1",
+            "--save-dir",
+            d.to_str().unwrap(),
+        ];
+        args.extend(scale);
+        nn_train(&args).ok();
+        tch::Tensor::read_safetensors(d.join(format!("tiny-mlp-adam-lr{lr}-step1.safetensors"))).unwrap()
+    };
+    let slow = update("ts-slow", "0.1", &[]);
+    let fast = update("ts-fast", "0.2", &[]);
+    let mixed = update("ts-mixed", "0.2", &["--lr-scale", "hidden.*=0.5"]);
+    for (name, _) in &mixed {
+        let want = if name.starts_with("hidden.") { &slow } else { &fast };
+        assert!(same(tensor(&mixed, name), tensor(want, name)), "{name}");
+    }
+    assert!(mixed.iter().any(|(n, _)| n.starts_with("hidden.")) && mixed.iter().any(|(n, _)| n.starts_with("out.")));
+}
+
+#[test]
 fn the_run_record_lists_the_factors_and_no_flag_lists_none() {
     let o =
         nn_train(&with(&["--lr", "0.1", "--steps", "2", "--lr-scale", "fc2.weight=0.25", "--lr-scale", "fc1*=4"])).ok();
