@@ -42,7 +42,8 @@ fn covered(params: &[(String, Tensor)], pattern: &str) -> Result<Vec<String>> {
         Ok(mut blocks) => blocks.remove(0),
         Err(e) => {
             let split = select(&units_of(shallow(params), true), &[pattern.to_string()], Grouping::PerPattern);
-            if let Some(part) = split.ok().and_then(|b| b.into_iter().next()).and_then(|b| b.parts.into_iter().next()) {
+            let first = split.ok().and_then(|b| b.into_iter().next()).and_then(|b| b.parts.into_iter().next());
+            if let Some(part) = first.filter(|p| p.rows.is_some()) {
                 return Err(Error::mismatch(format!(
                     "block `{pattern}` is part of the tensor `{}` (the query, key and value thirds of \
                      split attention): a learning rate applies to whole tensors",
