@@ -247,6 +247,7 @@ fn dump(
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
     run.threads = Some(tch::get_num_threads().max(1) as u64);
+    run.class_zipf = Some(args.data_flags.class_zipf).filter(|s| *s != 0.0);
 
     let task = match args.exact {
         true => Task::Exact,

@@ -47,6 +47,9 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
                     "--batches streams a batch drawn from --data; --inputs is read whole (--micro-batch splits it)",
                 ));
             }
+            if args.data_flags.class_zipf != 0.0 {
+                return Err(Error::usage("--class-zipf subsamples --data image sets, not an --inputs batch"));
+            }
             let named = Tensor::read_safetensors(file).map_err(|e| {
                 Error::invalid(format!("--inputs {}: not a readable safetensors file: {e}", file.display()))
             })?;

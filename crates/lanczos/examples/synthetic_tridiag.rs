@@ -43,6 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         device: None,
         dtype: None,
         threads: None,
+        lr_scale: None,
+        class_zipf: None,
     }))
     .expect("serializes")];
     let args: Vec<String> = std::env::args().skip(1).collect();

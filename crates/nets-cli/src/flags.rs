@@ -33,6 +33,14 @@ pub struct DataFlags {
     /// Vocabulary of --data synthetic for transformers.
     #[arg(long, default_value_t = 16)]
     pub vocab: i64,
+
+    /// Imbalanced classes (image sets: mnist, fashion-mnist, idx, npy): the
+    /// training images subsampled, by --data-seed, so that class k (by
+    /// label) keeps a share proportional to (k+1)^-S, as many as exact
+    /// proportions allow (the class with the least n_k (k+1)^S keeps all its
+    /// examples); the held-out set stays as it is. 0: no subsampling.
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub class_zipf: f64,
 }
 
 impl DataFlags {
@@ -53,6 +61,7 @@ impl DataFlags {
             synthetic_vocab: self.vocab,
             input,
             paths: self.data_paths.clone(),
+            class_zipf: self.class_zipf,
         }
     }
 }

@@ -21,6 +21,7 @@ fn flag(s: Setting, batch_size_flag: &'static str) -> &'static str {
         Setting::BatchSize => batch_size_flag,
         Setting::SeqLen => "--seq-len",
         Setting::Vocab => "--vocab",
+        Setting::ClassZipf => "--class-zipf",
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Setting {
     SeqLen,
     /// Vocabulary of synthetic token data.
     Vocab,
+    /// Exponent of the training classes' imbalance.
+    ClassZipf,
 }
 
 impl Setting {
@@ -37,6 +39,7 @@ impl Setting {
             Setting::BatchSize => "batch size",
             Setting::SeqLen => "sequence length",
             Setting::Vocab => "synthetic vocabulary",
+            Setting::ClassZipf => "class imbalance exponent",
         }
     }
 }

@@ -146,6 +146,7 @@ fn synthetic(input: Input, n: i64, seq_len: i64, vocab: i64, kind: Kind) -> data
             synthetic_vocab: vocab,
             input,
             paths: vec![],
+            class_zipf: 0.0,
         },
         kind,
     )
@@ -288,6 +289,7 @@ fn bert_batches_are_deterministic_and_well_formed() {
         synthetic_vocab: 13,
         input: Input::MaskedLm,
         paths: vec![],
+        class_zipf: 0.0,
     };
     let b1 = data::masked_lm(&ids, 13, &spec(1), &mut SplitMix::new(1)).unwrap();
     let b2 = data::masked_lm(&ids, 13, &spec(1), &mut SplitMix::new(1)).unwrap();
@@ -317,6 +319,7 @@ fn images_are_replicated_resized_and_deterministic() {
         synthetic_vocab: 16,
         input,
         paths: vec![],
+        class_zipf: 0.0,
     };
     let a = data::load(&spec(DataKind::Mnist, Input::Image { size: 32 }), Kind::Double).unwrap();
     assert_eq!(a.batch.x.size(), [3, 3, 32, 32]);

@@ -57,6 +57,7 @@ fn trained(spec: OptimizerSpec, lr: f64) -> Vec<f64> {
         log_every: 1,
         save_at: vec![],
         seed: 0,
+        lr_scale: vec![],
     };
     let mut losses = Vec::new();
     let out = train::train::<nets::Error>(&net, &params, &data, &held, &cfg, tch::Device::Cpu, |e| {
@@ -154,6 +155,7 @@ fn clipping_scales_the_gradient_to_the_global_norm() {
         log_every: 1,
         save_at: vec![],
         seed: 0,
+        lr_scale: vec![],
     };
     let mut norms = Vec::new();
     train::train::<nets::Error>(&net, &params, &data, &held, &cfg, tch::Device::Cpu, |e| {
@@ -168,4 +170,91 @@ fn clipping_scales_the_gradient_to_the_global_norm() {
     assert!((norms[0] - norm).abs() < 1e-12, "reported norm {} vs {norm}", norms[0]);
     let want: Vec<f64> = (0..3).map(|j| W0[j] - lr * g[j] * c / (norm + 1e-6)).collect();
     close(&nets::to_vec_f64(&net.w), &want);
+}
+
+/// The same least squares with the weights in two tensors: `a` (w0, w1) and `b` (w2).
+struct TwoTensors {
+    a: Tensor,
+    b: Tensor,
+}
+
+impl Net for TwoTensors {
+    fn loss(&self, batch: &Batch) -> Tensor {
+        let fit = batch.x.narrow(1, 0, 2).matmul(&self.a) + batch.x.narrow(1, 2, 1).matmul(&self.b);
+        (fit - &batch.y).square().mean(Kind::Double)
+    }
+}
+
+/// Two updates of `spec` at base rate `lr` after a warm-up of 2 updates
+/// (rates lr/2, then lr), with the factors `rules` set by pattern.
+fn trained_scaled(spec: OptimizerSpec, lr: f64, rules: &[(&str, f64)]) -> Vec<f64> {
+    let net = TwoTensors {
+        a: Tensor::from_slice(&W0[..2]).set_requires_grad(true),
+        b: Tensor::from_slice(&W0[2..]).set_requires_grad(true),
+    };
+    let params = vec![("a".to_string(), net.a.shallow_clone()), ("b".to_string(), net.b.shallow_clone())];
+    let rules: Vec<(String, f64)> = rules.iter().map(|(p, f)| (p.to_string(), *f)).collect();
+    let data = data();
+    let held = HeldOut::new(&data.heldout, 0, 4, 0, tch::Device::Cpu).unwrap();
+    let cfg = TrainConfig {
+        optimizer: spec,
+        lr,
+        schedule: Schedule { kind: ScheduleKind::Constant, warmup: 2 },
+        batch_size: 4,
+        steps: 2,
+        clip: None,
+        eval_every: 1,
+        log_every: 1,
+        save_at: vec![],
+        seed: 0,
+        lr_scale: train::scale::by_pattern(&params, &rules).unwrap(),
+    };
+    let mut rates = Vec::new();
+    train::train::<nets::Error>(&net, &params, &data, &held, &cfg, tch::Device::Cpu, |e| {
+        if let Event::Step(s) = e {
+            rates.push(s.lr_now);
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rates, [lr / 2.0, lr], "the reported rate is the scheduled base rate");
+    [nets::to_vec_f64(&net.a), nets::to_vec_f64(&net.b)].concat()
+}
+
+#[test]
+fn sgd_with_momentum_takes_each_groups_factor_times_the_scheduled_rate() {
+    let (lr, mu) = (0.1, 0.9);
+    let spec = OptimizerSpec { momentum: mu, ..OptimizerSpec::defaults(OptimizerKind::Sgd) };
+    let factor = [3.0, 3.0, 0.25];
+    let (mut w, mut b) = (W0, [0.0; 3]);
+    for t in 0..2 {
+        let g = grad(&w);
+        let base = lr * (t + 1) as f64 / 2.0;
+        for j in 0..3 {
+            b[j] = if t == 0 { g[j] } else { mu * b[j] + g[j] };
+            w[j] -= base * factor[j] * b[j];
+        }
+    }
+    close(&trained_scaled(spec, lr, &[("a", 3.0), ("b", 0.25)]), &w);
+}
+
+#[test]
+fn adamw_scales_the_step_and_the_decoupled_decay_of_one_group() {
+    let lr = 0.05;
+    let spec = OptimizerSpec::defaults(OptimizerKind::AdamW);
+    let (b1, b2, eps, wd) = (spec.beta1, spec.beta2, spec.eps, spec.weight_decay);
+    let factor = [1.0, 1.0, 0.1];
+    let (mut w, mut m, mut v) = (W0, [0.0; 3], [0.0; 3]);
+    for t in 1..=2 {
+        let g = grad(&w);
+        let base = lr * t as f64 / 2.0;
+        for j in 0..3 {
+            let rate = base * factor[j];
+            w[j] *= 1.0 - rate * wd;
+            m[j] = b1 * m[j] + (1.0 - b1) * g[j];
+            v[j] = b2 * v[j] + (1.0 - b2) * g[j] * g[j];
+            w[j] -= rate * (m[j] / (1.0 - b1.powi(t))) / ((v[j] / (1.0 - b2.powi(t))).sqrt() + eps);
+        }
+    }
+    close(&trained_scaled(spec, lr, &[("b", 0.1)]), &w);
 }

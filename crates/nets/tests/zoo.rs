@@ -93,6 +93,7 @@ fn spec(kind: DataKind, tokens: bool, dir: std::path::PathBuf) -> BatchSpec {
         synthetic_vocab: 16,
         input: if tokens { data::Input::Tokens } else { data::Input::Features },
         paths: vec![],
+        class_zipf: 0.0,
     }
 }
 

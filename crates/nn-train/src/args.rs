@@ -20,6 +20,14 @@ run `step` records (every --log-every updates; with held-out loss and accuracy e
 updates and after the last) and a `summary`; after a grid, a `best` record naming the rate with the \
 lowest final held-out loss (ties to the smaller rate; diverged runs excluded).
 
+Per-block learning rates (--lr-scale PATTERN=FACTOR, or --lr-scale-from FILE of densities): each \
+parameter's rate at an update is the scheduled rate times its factor (libtorch parameter groups, \
+with every optimizer's rule, AdamW's decoupled decay included); the `run` record lists the factors.
+
+Imbalanced classes (--class-zipf S, image sets): the training images subsampled so that class k \
+keeps a share proportional to (k+1)^-S; the held-out set stays as it is, and held-out evaluations \
+add the accuracy over the frequent half of the classes (k < K/2) and over the rare half.
+
 Held-out sets: MNIST's and Fashion-MNIST's test sets (t10k); the last 10% of the tokens of \
 Shakespeare or a --data text file; the last 10% of the examples of a user's idx or npy images; a \
 second draw for synthetic data. Batches: each epoch a permutation of the training set drawn from \
@@ -48,7 +56,11 @@ hold every parameter under the module's own names, loadable by \
   nn-train --model resnet18-narrow --optimizer sgd --lr 0.1 --steps 300 --save-at 0,0.25,0.5,1 --save-dir ckpt
   hvp-dump --model resnet18-narrow --checkpoint ckpt/resnet18-narrow-sgd-lr0.1-step75.safetensors --block all
   nn-train --torchscript net.pt --inputs batch.safetensors --optimizer sgd --lr 0.1 --steps 50 --batch-size 16
-  nn-train --model vgg-small --data npy --data-path my-images/ --optimizer adamw --lr 1e-3 --steps 200"
+  nn-train --model vgg-small --data npy --data-path my-images/ --optimizer adamw --lr 1e-3 --steps 200
+  nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale 'fc1*=4' --lr-scale 'fc3*=0.5'
+  hvp-dump --model mlp --probes 4 --steps 40 | slq-density > mlp-density.jsonl
+  nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale-from mlp-density.jsonl
+  nn-train --model mlp --data mnist --class-zipf 1 --optimizer adam --lr 1e-3 --epochs 1"
 )]
 pub struct Args {
     /// Model from the zoo (`hvp-dump --list-models` lists them).
@@ -72,6 +84,23 @@ pub struct Args {
     /// rates at that edge), until the best rate has a rate tried on each side.
     #[arg(long, requires = "lr_grid", value_name = "N")]
     pub extend_grid: Option<u32>,
+
+    /// Multiply the learning rate of the parameters PATTERN matches by
+    /// FACTOR (positive), the others keeping 1; repeatable, a parameter
+    /// matched by one pattern at most. Patterns as hvp-dump --block reads
+    /// them (`*` crosses dots; a leading path and a trailing `.weight` may
+    /// be left out; `all`), each over whole tensors: --lr-scale 'fc1*=4'.
+    #[arg(long, value_name = "PATTERN=FACTOR", value_parser = crate::lr_scale::parse_rule)]
+    pub lr_scale: Vec<(String, f64)>,
+
+    /// Learning-rate factors from the `density` records of
+    /// `hvp-dump | slq-density` for this model: block b's parameters get
+    /// max(lambda_max) / lambda_max_b, so the stiffest block keeps the base
+    /// rate; parameters in no block keep 1. A block is named as hvp-dump
+    /// wrote it: a parameter, a --merge pattern (all its tensors) or `all`;
+    /// --split-qkv's thirds of a tensor are refused.
+    #[arg(long, value_name = "FILE", conflicts_with = "lr_scale")]
+    pub lr_scale_from: Option<PathBuf>,
 
     /// SGD's momentum (PyTorch: b <- mu b + g, p <- p - lr b).
     #[arg(long, default_value_t = 0.9)]

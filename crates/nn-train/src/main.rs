@@ -3,6 +3,7 @@
 //! -> records and checkpoints.
 
 mod args;
+mod lr_scale;
 mod messages;
 mod trainee;
 
@@ -83,6 +84,7 @@ fn check_flags(args: &Args, rates: &[f64]) -> Result<()> {
     if args.synthetic_examples < 1 {
         return Err(Error::usage("--synthetic-examples must be at least 1"));
     }
+    lr_scale::check_rules(&args.lr_scale)?;
     Ok(())
 }
 
@@ -150,13 +152,35 @@ fn run(args: &Args) -> Result<()> {
         log_every: args.log_every,
         save_at,
         seed: args.seed,
+        lr_scale: Vec::new(),
     };
     train::check(&cfg, &data).map_err(from_nets)?;
     if let Some(dir) = &args.save_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::invalid(format!("cannot create --save-dir {}: {e}", dir.display())))?;
     }
-    let heldout = HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
+    let mut heldout =
+        HeldOut::new(&data.heldout, args.eval_examples, EVAL_BATCH, args.seed, device).map_err(from_nets)?;
+    if let (true, Shape::Classes { classes, .. }) = (args.data_flags.class_zipf != 0.0, data.shape) {
+        heldout = heldout.by_halves(classes);
+    }
+    // Every run starts from the same weights: the first one's network also
+    // resolves the learning-rate factors before the `run` record is written.
+    let fresh = || -> Result<Trainee> {
+        let model = match &source {
+            Source::Zoo(arch) => Trainee::Zoo(
+                nets::models::try_build(arch, kind, device, args.model_flags.init_seed).map_err(from_nets)?,
+            ),
+            Source::Script(script) => Trainee::Script(script.load()?.0),
+        };
+        if let Some(p) = &args.checkpoint {
+            model.load(p)?;
+        }
+        Ok(model)
+    };
+    let first_model = fresh()?;
+    cfg.lr_scale = lr_scale::factors(args, &first_model.params())?;
+    let mut first_model = Some(first_model);
 
     let label = args.label.clone().unwrap_or(name);
     let opt_name = args.optimizer.name();
@@ -165,6 +189,8 @@ fn run(args: &Args) -> Result<()> {
     run.model = Some(label.clone());
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
+    run.lr_scale = lr_scale::record(&cfg.lr_scale);
+    run.class_zipf = Some(args.data_flags.class_zipf).filter(|s| *s != 0.0);
     out.write(&Record::Run(run))?;
     if args.class_counts {
         out.write(&Record::Classes(Classes { model: label.clone(), counts: data.train.class_counts() }))?;
@@ -181,15 +207,10 @@ fn run(args: &Args) -> Result<()> {
         next += 1;
         cfg.lr = lr;
         bar.set_message(format!("{opt_name} lr {lr}"));
-        let model = match &source {
-            Source::Zoo(arch) => Trainee::Zoo(
-                nets::models::try_build(arch, kind, device, args.model_flags.init_seed).map_err(from_nets)?,
-            ),
-            Source::Script(script) => Trainee::Script(script.load()?.0),
+        let model = match first_model.take() {
+            Some(model) => model,
+            None => fresh()?,
         };
-        if let Some(p) = &args.checkpoint {
-            model.load(p)?;
-        }
         let first = data.train.batch(&[0], 0).map_err(from_nets)?.to(device);
         model.net().check(&first).map_err(from_nets)?;
         let params = model.params();
@@ -207,6 +228,8 @@ fn run(args: &Args) -> Result<()> {
                     grad_norm: s.grad_norm,
                     heldout_loss: s.heldout.map(|h| h.loss),
                     heldout_accuracy: s.heldout.and_then(|h| h.accuracy),
+                    heldout_accuracy_frequent_half: s.heldout.and_then(|h| h.frequent_accuracy),
+                    heldout_accuracy_rare_half: s.heldout.and_then(|h| h.rare_accuracy),
                 }))
                 .map_err(|e| Stop::Tool(e.into()))
             }
@@ -227,6 +250,14 @@ fn run(args: &Args) -> Result<()> {
             weight_decay: cfg.optimizer.weight_decay,
             final_heldout_loss: outcome.heldout.filter(|_| outcome.diverged_at.is_none()).map(|h| h.loss),
             final_heldout_accuracy: outcome.heldout.filter(|_| outcome.diverged_at.is_none()).and_then(|h| h.accuracy),
+            final_heldout_accuracy_frequent_half: outcome
+                .heldout
+                .filter(|_| outcome.diverged_at.is_none())
+                .and_then(|h| h.frequent_accuracy),
+            final_heldout_accuracy_rare_half: outcome
+                .heldout
+                .filter(|_| outcome.diverged_at.is_none())
+                .and_then(|h| h.rare_accuracy),
             final_train_loss: outcome.final_train_loss,
             diverged_at: outcome.diverged_at,
         };

@@ -78,6 +78,9 @@ impl Script {
     /// The training data: the `--inputs` batch (also held out), or a data
     /// set split as for zoo models.
     pub fn data(&self, args: &Args) -> Result<TrainData> {
+        if self.named.is_some() && args.data_flags.class_zipf != 0.0 {
+            return Err(Error::usage("--class-zipf subsamples --data image sets, not an --inputs batch"));
+        }
         if let Some(batch) = self.load()?.1 {
             let copy = Batch { x: batch.x.shallow_clone(), y: batch.y.shallow_clone() };
             return Ok(TrainData {

@@ -48,6 +48,23 @@ pub struct Run {
     /// may depend on it in the last bits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<u64>,
+    /// nn-train's per-parameter learning-rate factors (`--lr-scale`,
+    /// `--lr-scale-from`), each parameter's rate being the scheduled one
+    /// times its factor; the parameters not listed keep factor 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_scale: Option<Vec<LrScale>>,
+    /// The exponent S of imbalanced training classes (`--class-zipf`, when
+    /// not 0): class k kept in proportion to (k+1)^-S.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_zipf: Option<f64>,
+}
+
+/// One parameter's learning-rate factor, and the pattern or block that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LrScale {
+    pub parameter: String,
+    pub block: String,
+    pub factor: f64,
 }
 
 impl Run {
@@ -62,6 +79,8 @@ impl Run {
             device: None,
             dtype: None,
             threads: None,
+            lr_scale: None,
+            class_zipf: None,
         }
     }
 }
@@ -425,6 +444,12 @@ pub struct Step {
     pub heldout_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heldout_accuracy: Option<f64>,
+    /// With imbalanced classes: held-out accuracy over the frequent half of
+    /// the classes (k < K/2) and over the rare half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_accuracy_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_accuracy_rare_half: Option<f64>,
 }
 
 /// One training run of `nn-train` (one learning rate), at its end.
@@ -444,6 +469,11 @@ pub struct TrainSummary {
     pub final_heldout_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_heldout_accuracy: Option<f64>,
+    /// With imbalanced classes: the final accuracy per half of the classes, as in `Step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_accuracy_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_accuracy_rare_half: Option<f64>,
     /// Mean training loss over the last logged tenth of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_train_loss: Option<f64>,

@@ -21,7 +21,8 @@
 //! * [`synthetic`]: shape-only data;
 //! * [`saved`]: a batch written for another program (safetensors `input`, `target`).
 //! * [`split`]: training and held-out sets for training;
-//! * [`stream`]: a Hessian batch assembled per range of examples.
+//! * [`stream`]: a Hessian batch assembled per range of examples;
+//! * [`zipf`]: imbalanced classes, a training set subsampled by a power law.
 
 pub mod batch;
 pub mod formats;
@@ -33,6 +34,7 @@ pub mod split;
 pub mod stream;
 pub mod synthetic;
 pub mod tokenize;
+pub mod zipf;
 
 use std::path::PathBuf;
 
@@ -86,6 +88,25 @@ fn token_stream(spec: &BatchSpec, rng: &mut SplitMix) -> Result<(Vec<i64>, i64)>
     }
 }
 
+/// Whether `spec` may ask for imbalanced classes: only of an image set
+/// with labels (synthetic labels are noise, token data has no classes).
+fn check_imbalance(spec: &BatchSpec) -> Result<()> {
+    zipf::check(spec.class_zipf)?;
+    let images = matches!(spec.kind, DataKind::Mnist | DataKind::FashionMnist | DataKind::Idx | DataKind::Npy)
+        && matches!(spec.input, Input::Features | Input::Image { .. });
+    match spec.class_zipf == 0.0 || images {
+        true => Ok(()),
+        false => Err(Error::out_of_range(
+            Setting::ClassZipf,
+            format!(
+                "applies to labelled image sets (mnist, fashion-mnist, idx, npy) only, not to `{}`{}",
+                spec.kind.name(),
+                if matches!(spec.input, Input::Tokens | Input::MaskedLm) { " read as tokens" } else { "" }
+            ),
+        )),
+    }
+}
+
 /// Load the Hessian batch described by `spec`, whole, in `kind` for float inputs.
 pub fn load(spec: &BatchSpec, kind: Kind) -> Result<Loaded> {
     let stream = stream(spec, kind)?;
@@ -105,6 +126,7 @@ pub fn stream(spec: &BatchSpec, kind: Kind) -> Result<Stream> {
     if !matches!(spec.kind, DataKind::Idx | DataKind::Npy | DataKind::Text) && !spec.paths.is_empty() {
         return Err(Error::DataPathsUnused { data: spec.kind.name() });
     }
+    check_imbalance(spec)?;
     let mut rng = SplitMix::new(rng::derive_seed(spec.seed, &[b"hessian-batch", spec.kind.name().as_bytes()]));
     let held = |l: Loaded| Stream::held(l.batch, l.shape);
     match (spec.kind, spec.input) {
@@ -124,7 +146,7 @@ pub fn stream(spec: &BatchSpec, kind: Kind) -> Result<Stream> {
                 }
                 _ => load_npy_dir(&user_paths(spec, UserFiles::Dir)?[0])?,
             };
-            batch::image_batch(set, spec, kind, &mut rng)
+            batch::image_batch(zipf::imbalanced(set, spec.class_zipf, spec.seed)?, spec, kind, &mut rng)
         }
         (_, Input::Tokens) => {
             let (ids, vocab) = token_stream(spec, &mut rng)?;

@@ -100,6 +100,30 @@ impl ImageSet {
     pub(crate) fn len(&self) -> usize {
         (self.channels * self.height * self.width) as usize
     }
+    /// The examples `idx`, in that order, as a set of their own (the same
+    /// standardization and class count).
+    pub(crate) fn subset(&self, idx: &[usize]) -> ImageSet {
+        let l = self.len();
+        let pixels = match &self.pixels {
+            Pixels::Bytes { data, mean, std } => Pixels::Bytes {
+                data: idx.iter().flat_map(|i| data[i * l..(i + 1) * l].iter().copied()).collect(),
+                mean: *mean,
+                std: *std,
+            },
+            Pixels::Floats(v) => {
+                Pixels::Floats(idx.iter().flat_map(|i| v[i * l..(i + 1) * l].iter().copied()).collect())
+            }
+        };
+        ImageSet {
+            n: idx.len(),
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            pixels,
+            labels: idx.iter().map(|i| self.labels[*i]).collect(),
+            classes: self.classes,
+        }
+    }
     pub(crate) fn example(&self, i: usize, out: &mut Vec<f64>) {
         let l = self.len();
         match &self.pixels {

@@ -106,4 +106,8 @@ pub struct BatchSpec {
     /// The user's files for `idx` (images, labels), `npy` (a directory) and
     /// `text` (a file).
     pub paths: Vec<PathBuf>,
+    /// Imbalance of the training classes: the image set (the training part
+    /// for training) subsampled so that class k keeps a share proportional
+    /// to (k+1)^-class_zipf ([`super::zipf`]); 0 leaves it as it is.
+    pub class_zipf: f64,
 }

