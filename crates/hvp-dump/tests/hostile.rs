@@ -35,6 +35,14 @@ fn hvp_dump(args: &[&str]) -> Output {
     run(HVP_DUMP, args, "")
 }
 
+/// TINY with `flag`'s value replaced by `value`.
+fn tiny_with<'a>(flag: &str, value: &'a str) -> Vec<&'a str> {
+    let mut args = TINY.to_vec();
+    let at = args.iter().position(|a| *a == flag).expect("a flag of TINY") + 1;
+    args[at] = value;
+    args
+}
+
 fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(more).copied().collect()
 }
@@ -148,3 +156,123 @@ fn a_large_existing_output_is_refused_without_being_read() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn threads_memory_and_basis_settings_are_bounded_before_work() {
+    hvp_dump(&tiny_with("--threads", "100000")).fails_with(2, &["--threads 100000 is more than 1024"]);
+    hvp_dump(&tiny_with("--probes", "4000000000"))
+        .fails_with(1, &["--probes 4000000000 over 8 blocks (the list of runs) needs at least", "available"]);
+    hvp_dump(&with(TINY, &["--memory", "1000000"]))
+        .fails_with(2, &["--memory 1000000 GiB is more than this machine's", "of memory"]);
+    // With --basis-dir the disk basis replaces the ladder: a --memory below
+    // its one row is refused, not met by a smaller basis.
+    let dir = scratch("basis");
+    hvp_dump(&with(TINY, &["--basis-dir", path(&dir), "--memory", "1e-9"]))
+        .fails_with(2, &["is less than block", "basis on disk needs in memory", "raise --memory"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn negative_values_are_refused_by_range_not_by_a_wrong_tip() {
+    for (flag, needle) in
+        [("--steps", "invalid value '-3' for '--steps"), ("--probes", "invalid value '-3' for '--probes")]
+    {
+        let out = hvp_dump(&tiny_with(flag, "-3")).fails_with(2, &[needle]);
+        assert!(!out.stderr.contains("use '-- -3'"), "{}", out.stderr);
+    }
+    hvp_dump(&with(TINY, &["--memory", "-1"])).fails_with(2, &["--memory must be positive"]);
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/../../testdata/torchscript/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// tiny-mlp's batch (8 examples of 10 features, 3 classes) with `targets`.
+fn batch_with_targets(dir: &Path, targets: &[i64]) -> PathBuf {
+    let file = dir.join("batch.safetensors");
+    let input = tch::Tensor::zeros([8, 10], (tch::Kind::Double, tch::Device::Cpu));
+    let target = tch::Tensor::from_slice(targets);
+    tch::Tensor::write_safetensors(&[("input", input), ("target", target)], &file).unwrap();
+    file
+}
+
+#[test]
+fn a_torchscript_batch_is_used_as_given_or_the_flag_refused() {
+    let (pt, batch) = (fixture("tiny-mlp.pt"), fixture("tiny-mlp.batch.safetensors"));
+    let base = ["--torchscript", &pt, "--inputs", &batch, "--device", "cpu", "--threads", "1"];
+    for (flag, value) in [("--batch-size", "100"), ("--batch-size", "4"), ("--data-seed", "3")] {
+        hvp_dump(&with(&base, &[flag, value])).fails_with(2, &["'--inputs <FILE>' cannot be used with", flag]);
+    }
+}
+
+#[test]
+fn class_targets_out_of_range_are_named_not_a_libtorch_panic() {
+    let dir = scratch("targets");
+    let pt = fixture("tiny-mlp.pt");
+    for (bad, index) in [(99, 3), (-5, 6)] {
+        let mut targets = vec![0i64, 1, 2, 0, 1, 2, 0, 1];
+        targets[index] = bad;
+        let file = batch_with_targets(&dir, &targets);
+        let name = file.display().to_string();
+        hvp_dump(&["--torchscript", &pt, "--inputs", &name, "--device", "cpu", "--probes", "1", "--steps", "2"])
+            .fails_with(
+                1,
+                &[&format!("target {bad} of example {index}"), "the output's 3", &format!("--inputs {name}")],
+            );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `dir/images.npy`: `labels.len()` images of 2 x 5 pixels (10 features,
+/// as tiny-mlp reads), with `labels`.
+fn npy_set(dir: &Path, labels: &[i64]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let n = labels.len() as i64;
+    tch::Tensor::zeros([n, 2, 5], (tch::Kind::Uint8, tch::Device::Cpu)).write_npy(dir.join("images.npy")).unwrap();
+    tch::Tensor::from_slice(labels).write_npy(dir.join("labels.npy")).unwrap();
+}
+
+#[test]
+fn a_data_sets_labels_beyond_a_modules_classes_are_refused_before_work() {
+    let dir = scratch("classes");
+    // Five classes of labels; tiny-mlp has three outputs. The first
+    // micro-batch alone would not show it.
+    npy_set(&dir, &[0, 0, 0, 0, 0, 0, 1, 4]);
+    let pt = fixture("tiny-mlp.pt");
+    let args = ["--torchscript", &pt, "--data", "npy", "--data-path", path(&dir), "--reads", "features"];
+    hvp_dump(&with(
+        &args,
+        &["--batch-size", "8", "--micro-batch", "1", "--device", "cpu", "--probes", "1", "--steps", "2"],
+    ))
+    .fails_with(1, &["the data's labels run from 0 to 4 (5 classes), but the module's output has 3 classes"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn labels_of_a_users_data_are_checked_where_they_are_read() {
+    let dir = scratch("labels");
+    let npy = dir.join("npy");
+    std::fs::create_dir_all(&npy).unwrap();
+    let common =
+        ["--model", "mlp", "--widths", "4", "--device", "cpu", "--probes", "1", "--steps", "2", "--batch-size", "2"];
+    let images = tch::Tensor::zeros([4, 6, 6], (tch::Kind::Uint8, tch::Device::Cpu));
+    images.write_npy(npy.join("images.npy")).unwrap();
+    let labels_file = npy.join("labels.npy").display().to_string();
+    for (bad, index) in [(1i64 << 40, 2), (-5, 1)] {
+        let mut labels = vec![0i64, 1, 0, 1];
+        labels[index] = bad;
+        tch::Tensor::from_slice(&labels).write_npy(npy.join("labels.npy")).unwrap();
+        hvp_dump(&with(&common, &["--data", "npy", "--data-path", path(&npy)]))
+            .fails_with(1, &[&format!("{labels_file}: label {bad} at index {index} is not a class index")]);
+    }
+    // No examples at all.
+    tch::Tensor::zeros([0, 6, 6], (tch::Kind::Uint8, tch::Device::Cpu)).write_npy(npy.join("images.npy")).unwrap();
+    tch::Tensor::zeros([0], (tch::Kind::Int64, tch::Device::Cpu)).write_npy(npy.join("labels.npy")).unwrap();
+    hvp_dump(&with(&common, &["--data", "npy", "--data-path", path(&npy)]))
+        .fails_with(1, &[&format!("no examples in {}", npy.join("images.npy").display())]);
+    let (ip, lp) = (dir.join("img.idx"), dir.join("lab.idx"));
+    std::fs::write(&ip, [0u8, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 6]).unwrap();
+    std::fs::write(&lp, [0u8, 0, 8, 1, 0, 0, 0, 0]).unwrap();
+    hvp_dump(&with(&common, &["--data", "idx", "--data-path", path(&ip), "--data-path", path(&lp)]))
+        .fails_with(1, &[&format!("no examples in {}", ip.display())]);
+    std::fs::remove_dir_all(&dir).ok();
+}
