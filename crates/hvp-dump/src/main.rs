@@ -273,6 +273,9 @@ fn dump(
             block: blocks[it.block].name.clone(),
             probe: it.probe,
             rows: args.exact.then(|| blocks[it.block].dim()),
+            model: label.to_string(),
+            dim: blocks[it.block].dim() as u64,
+            seed: (!args.exact).then(|| slq::probe_seed(args.seed, &blocks[it.block].name, it.probe)),
         })
         .collect();
     let output::Destination { writer: mut out, done } =

@@ -15,12 +15,38 @@ use records::{Record, RecordWriter, Run};
 
 use crate::args::TOOL;
 
-/// The records one item writes: `count` records of block `block` (one
-/// `tridiag` for `probe`, or `count` `hessian` rows).
+/// The records one item writes: one `tridiag` of block `block` for
+/// `probe`, or `rows` `hessian` rows; with the fields a kept record must
+/// share with this invocation's.
 pub struct Expected {
     pub block: String,
     pub probe: u32,
     pub rows: Option<usize>,
+    /// The records' `model` (the label).
+    pub model: String,
+    /// The block's size.
+    pub dim: u64,
+    /// The probe's start-vector seed (Lanczos items).
+    pub seed: Option<u64>,
+}
+
+impl Expected {
+    /// The first field of a kept record that this invocation would not
+    /// have written, and how it differs.
+    fn differs(&self, record: &Record) -> Option<(&'static str, String)> {
+        let show = |field: &'static str, was: String, now: String| {
+            (was != now).then(|| (field, format!("the file has {was}, this invocation writes {now}")))
+        };
+        match record {
+            Record::Tridiag(t) => show("model", format!("{:?}", t.model), format!("{:?}", self.model))
+                .or_else(|| show("dim", t.dim.to_string(), self.dim.to_string()))
+                .or_else(|| show("seed", format!("{:?}", Some(t.seed)), format!("{:?}", self.seed))),
+            Record::Hessian(h) => show("model", format!("{:?}", h.model), format!("{:?}", self.model))
+                .or_else(|| show("dim", h.dim.to_string(), self.dim.to_string()))
+                .or_else(|| show("values", format!("{} values", h.values.len()), format!("{} values", self.dim))),
+            _ => None,
+        }
+    }
 }
 
 /// The records' destination and how many leading items it already holds.
@@ -182,7 +208,8 @@ fn complete_prefix(name: &str, input: impl BufRead, run: &Run, expected: &[Expec
                 break 'items;
             };
             let n = lines.number;
-            let fits = match (parse(n, &bytes)?, item.rows) {
+            let record = parse(n, &bytes)?;
+            let fits = match (&record, item.rows) {
                 (Record::Tridiag(t), None) => t.block == item.block && t.probe == item.probe,
                 (Record::Hessian(h), Some(_)) => h.block == item.block && h.row == row as u64,
                 _ => false,
@@ -193,6 +220,10 @@ fn complete_prefix(name: &str, input: impl BufRead, run: &Run, expected: &[Expec
                     Some(_) => format!("row {row} of block `{}`'s `hessian` records", item.block),
                 };
                 return Err(at(n, None, format!("expected {what} (this invocation's order)")));
+            }
+            // Kept as it is: everything in it must be what this run would write.
+            if let Some((field, why)) = item.differs(&record) {
+                return Err(at(n, Some(field), format!("{why}: --resume keeps only records of the run it continues")));
             }
         }
         keep = lines.end;

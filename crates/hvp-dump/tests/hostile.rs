@@ -122,6 +122,33 @@ fn a_second_writer_of_the_output_file_is_refused() {
 }
 
 #[test]
+fn resume_keeps_only_records_the_continued_run_would_write() {
+    let dir = scratch("kept");
+    let file = dir.join("out.jsonl");
+    let name = file.display().to_string();
+    hvp_dump(&with(TINY, &["-o", &name])).ok();
+    let whole = std::fs::read_to_string(&file).unwrap();
+    for (field, value) in
+        [("model", serde_json::json!("another model")), ("seed", serde_json::json!(7)), ("dim", serde_json::json!(5))]
+    {
+        // Line 3's record altered, the last line torn: --resume would keep line 3.
+        let mut lines: Vec<String> = whole.lines().map(String::from).collect();
+        let mut record: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
+        record[field] = value;
+        lines[2] = record.to_string();
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        hvp_dump(&with(TINY, &["-o", &name, "--resume"])).fails_with(
+            1,
+            &[
+                &format!("{name}:3: field `{field}`: the file has"),
+                "--resume keeps only records of the run it continues",
+            ],
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn the_output_is_written_without_being_read_first() {
     // A pipe: used to block reading it.
     let out = within(LIMIT, &with(TINY, &["-o", "/dev/stdout"]));
