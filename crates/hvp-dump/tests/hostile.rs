@@ -167,6 +167,9 @@ fn the_output_is_written_without_being_read_first() {
     let out = within(LIMIT, &with(TINY, &["-o", path(&fifo)]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(testkit::records(&reader.join().unwrap(), "tridiag").len(), 8);
+    // --save-weights to a device writes it, rather than renaming a file over it.
+    hvp_dump(&with(TINY, &["--save-weights", "/dev/null", "-o", "/dev/null"])).ok();
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file(), "/dev/null replaced by a file");
     // --resume reads the file: only a regular one.
     hvp_dump(&with(TINY, &["-o", "/dev/null", "--resume"]))
         .fails_with(2, &["--resume needs a regular file, and /dev/null is not one"]);

@@ -74,6 +74,14 @@ fn checkpoints_appear_under_their_names_only_when_whole() {
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["mlp-sgd-lr0.1-step0.safetensors", "mlp-sgd-lr0.1-step3.safetensors", "witness"]);
+    // A final name that is a symbolic link: its target gets the checkpoint, the link stays.
+    let (link, target) = (dir.join("mlp-sgd-lr0.1-step3.safetensors"), dir.join("elsewhere"));
+    std::fs::remove_file(&link).unwrap();
+    std::fs::write(&target, b"old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    nn_train(&with(SMALL, &["--lr", "0.1", "--save-at", "1", "--save-dir", d])).ok();
+    assert!(link.is_symlink(), "the link was replaced by a file");
+    tch::Tensor::read_safetensors(&target).expect("the checkpoint in the link's target");
     std::fs::remove_dir_all(&dir).ok();
 }
 
