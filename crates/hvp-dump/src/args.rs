@@ -8,6 +8,9 @@ use nets::layers::BnMode;
 
 pub const TOOL: &str = "hvp-dump";
 
+/// --memory's default, in GiB: never refused, even on a machine with less.
+pub const DEFAULT_MEMORY_GIB: f64 = 4.0;
+
 #[derive(Parser, Debug)]
 #[command(
     name = TOOL,
@@ -101,10 +104,10 @@ pub struct Args {
     /// full reorthogonalization with an f64 basis (steps x size x 8 bytes)
     /// when it fits, else with an f32 basis (x 4 bytes), else against the
     /// first K vectors that fit in f32, else none. The `tridiag` record's
-    /// `basis` says which ran (docs/performance.md: what each costs). At
-    /// most the machine's memory; a basis over the memory available is
-    /// refused before any work.
-    #[arg(long, default_value_t = 4.0)]
+    /// `basis` says which ran (docs/performance.md: what each costs). A
+    /// budget above the default is at most the machine's memory; a basis
+    /// over the memory available is refused before any work.
+    #[arg(long, default_value_t = DEFAULT_MEMORY_GIB)]
     pub memory: f64,
 
     /// Where a basis over --memory goes instead of down the ladder: a file

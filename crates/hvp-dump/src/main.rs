@@ -19,7 +19,7 @@ use nets::slq::{self, Output, Progress, Runs, Shard, Task};
 use nets::zoo;
 use records::{Hessian, Record, RecordWriter, Run, Tridiag};
 
-use args::{Args, TOOL};
+use args::{Args, DEFAULT_MEMORY_GIB, TOOL};
 use messages::from_nets;
 
 fn main() {
@@ -43,9 +43,10 @@ fn run(args: &Args) -> Result<()> {
         return Err(Error::usage("--memory must be positive"));
     }
     // A budget the machine cannot hold would let a basis through to an
-    // allocation abort; one within it is still checked per block (dump).
+    // allocation abort; one within it (or the default) is still checked
+    // per block against the memory available (dump).
     if let Some(total) = cli::total_memory() {
-        if args.memory * lanczos::GIB > total {
+        if args.memory > DEFAULT_MEMORY_GIB && args.memory * lanczos::GIB > total {
             return Err(Error::usage(format!(
                 "--memory {} GiB is more than this machine's {} of memory",
                 args.memory,
