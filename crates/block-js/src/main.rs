@@ -22,6 +22,7 @@ const TOOL: &str = "block-js";
 #[command(
     name = TOOL,
     version,
+    allow_negative_numbers = true,
     about = "Distances between the spectral densities of a model's blocks, and their mean (JS0)",
     long_about = "Reads `density` records (from slq-density), groups them by model, and for every \
 pair of blocks of a model computes a divergence of their smoothed spectra, integrated exactly \

@@ -118,8 +118,19 @@ pub fn available_memory() -> Option<f64> {
     parse_mem_available(&text)
 }
 
+/// The machine's physical memory (`MemTotal` of /proc/meminfo, in bytes);
+/// None where that cannot be read. No budget a user gives can exceed it.
+pub fn total_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_meminfo(&text, "MemTotal:")
+}
+
 fn parse_mem_available(meminfo: &str) -> Option<f64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    parse_meminfo(meminfo, "MemAvailable:")
+}
+
+fn parse_meminfo(meminfo: &str, field: &str) -> Option<f64> {
+    let line = meminfo.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024.0)
 }
@@ -288,6 +299,7 @@ mod tests {
         let meminfo = "MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   2048 kB\n";
         assert_eq!(parse_mem_available(meminfo), Some(2048.0 * 1024.0));
         assert_eq!(parse_mem_available("MemTotal: 5 kB\n"), None);
+        assert_eq!(parse_meminfo(meminfo, "MemTotal:"), Some(24000000.0 * 1024.0));
         assert_eq!(gigabytes(12.34e9), "12.3 GB");
     }
 

@@ -8,10 +8,14 @@ use nets::layers::BnMode;
 
 pub const TOOL: &str = "hvp-dump";
 
+/// --memory's default, in GiB: never refused, even on a machine with less.
+pub const DEFAULT_MEMORY_GIB: f64 = 4.0;
+
 #[derive(Parser, Debug)]
 #[command(
     name = TOOL,
     version,
+    allow_negative_numbers = true,
     about = "Lanczos tridiagonals of a network's blockwise Hessian, one `tridiag` record per (block, probe)",
     long_about = "Builds a model from the zoo (or a checkpoint), takes a Hessian batch of real data \
 chosen by --data-seed, and for each selected parameter block and probe runs Lanczos on the \
@@ -100,8 +104,10 @@ pub struct Args {
     /// full reorthogonalization with an f64 basis (steps x size x 8 bytes)
     /// when it fits, else with an f32 basis (x 4 bytes), else against the
     /// first K vectors that fit in f32, else none. The `tridiag` record's
-    /// `basis` says which ran (docs/performance.md: what each costs).
-    #[arg(long, default_value_t = 4.0)]
+    /// `basis` says which ran (docs/performance.md: what each costs). A
+    /// budget above the default is at most the machine's memory; a basis
+    /// over the memory available is refused before any work.
+    #[arg(long, default_value_t = DEFAULT_MEMORY_GIB)]
     pub memory: f64,
 
     /// Where a basis over --memory goes instead of down the ladder: a file
@@ -109,6 +115,7 @@ pub struct Args {
     /// stays exact (`basis`: f64-disk) at the cost of steps x size x 8 bytes
     /// of disk and its reading time. The file is unlinked as soon as it is
     /// made, so its space comes back when the run ends, even if killed.
+    /// A --memory below the one row it holds in memory is refused.
     #[arg(long, value_name = "DIR")]
     pub basis_dir: Option<PathBuf>,
 
@@ -137,7 +144,7 @@ pub struct Args {
     pub device: String,
 
     /// CPU threads for libtorch's kernels and for reorthogonalization; 0:
-    /// all cores. The same count gives the same bytes; between counts the
+    /// all cores; at most 1024. The same count gives the same bytes; between counts the
     /// reorthogonalization is bit-identical, but libtorch's HVP reductions
     /// may differ in the last bits (in f32 about 1e-6 relative).
     #[arg(long, default_value_t = 0)]
@@ -200,7 +207,9 @@ pub struct Args {
     pub label: Option<String>,
 
     /// Write the records to FILE instead of stdout, each line whole and
-    /// flushed. An existing non-empty FILE is refused unless --resume.
+    /// flushed. An existing non-empty FILE is refused unless --resume; FILE
+    /// is never read otherwise (a pipe or device is only written). A regular
+    /// FILE is locked for the whole run: a second writer is refused.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -233,7 +242,8 @@ pub struct Args {
     /// --torchscript: the Hessian batch as safetensors, tensors `input` (or
     /// `input.0`, `input.1`, ... for a forward of several arguments, in
     /// order) and `target`, all with the examples along the first dimension.
-    #[arg(long, value_name = "FILE")]
+    /// Read whole: the flags that choose a batch from --data do not apply.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["batch_size", "data_seed", "data", "data_paths", "seq_len", "vocab"])]
     pub inputs: Option<PathBuf>,
 
     /// --torchscript: the loss: `cross-entropy` (forward returns logits

@@ -19,7 +19,7 @@ use nets::slq::{self, Output, Progress, Runs, Shard, Task};
 use nets::zoo;
 use records::{Gradient, Hessian, Record, RecordWriter, Run, Tridiag};
 
-use args::{Args, TOOL};
+use args::{Args, DEFAULT_MEMORY_GIB, TOOL};
 use messages::from_nets;
 
 fn main() {
@@ -42,6 +42,19 @@ fn run(args: &Args) -> Result<()> {
     if args.memory.is_nan() || args.memory <= 0.0 {
         return Err(Error::usage("--memory must be positive"));
     }
+    // A budget the machine cannot hold would let a basis through to an
+    // allocation abort; one within it (or the default) is still checked
+    // per block against the memory available (dump).
+    if let Some(total) = cli::total_memory() {
+        if args.memory > DEFAULT_MEMORY_GIB && args.memory * lanczos::GIB > total {
+            return Err(Error::usage(format!(
+                "--memory {} GiB is more than this machine's {} of memory",
+                args.memory,
+                cli::gigabytes(total)
+            )));
+        }
+    }
+    nets_cli::set_threads(TOOL, args.threads)?;
     if args.micro_batch.is_some_and(|m| m < 1) {
         return Err(Error::usage("--micro-batch must be at least 1"));
     }
@@ -72,10 +85,10 @@ fn run(args: &Args) -> Result<()> {
         Some(_) => (args.micro_batch.unwrap_or(1), "--micro-batch"),
         None => (spec.batch_size, "--batch-size"),
     };
-    let batch_bytes = guards::batch_bytes(&spec.input, held, seq_len, value_bytes);
+    let batch_bytes = nets_cli::batch_bytes(&spec.input, held, seq_len, value_bytes);
     nets_cli::fits(batch_bytes, &format!("{what} {held} (the examples held at once)"))?;
     if args.save_batch.is_some() {
-        let whole = guards::batch_bytes(&spec.input, spec.batch_size, seq_len, value_bytes);
+        let whole = nets_cli::batch_bytes(&spec.input, spec.batch_size, seq_len, value_bytes);
         nets_cli::fits(whole, &format!("--save-batch of {} examples (assembled whole)", spec.batch_size))?;
     }
     let stream = nets::data::stream(&spec, kind).map_err(|e| match (e, args.batches, args.micro_batch) {
@@ -209,12 +222,9 @@ fn dump(
     device: tch::Device,
     shard: Option<Shard>,
 ) -> Result<()> {
-    if args.threads > 0 {
-        let threads = i32::try_from(args.threads).map_err(|_| Error::usage("--threads is too large"))?;
-        tch::set_num_threads(threads);
-    }
     // --memory is met, not refused: each run takes the first rung of the
-    // ladder (f64 basis, f32 basis, no reorthogonalization) whose basis fits.
+    // ladder (f64 basis, f32 basis, no reorthogonalization) whose basis fits;
+    // with --basis-dir the disk basis is the only rung below f64 (checked below).
     let lopts = Options {
         steps: args.steps,
         reorth: args.reorth,
@@ -239,6 +249,32 @@ fn dump(
                 (d * d * 8) as f64 / 1e6
             )));
         }
+        if args.exact {
+            nets_cli::fits((d as f64).powi(2) * 8.0, &format!("block `{}`'s dense Hessian (--exact)", b.name))?;
+            continue;
+        }
+        let chosen = lanczos::within_budget(&lopts, d, args.memory);
+        let kept = chosen.basis_kept(d);
+        // With --basis-dir the disk basis replaces the ladder: never a smaller one.
+        if args.basis_dir.is_some()
+            && args.reorth == lanczos::Reorth::Full
+            && !matches!(kept.name().as_str(), "f64" | "f64-disk")
+        {
+            let row = lanczos::BasisMemory::of_run(&Options { basis_on_disk: true, ..lopts.clone() }, d)
+                .map_or(0.0, |m| m.bytes());
+            return Err(Error::usage(format!(
+                "--memory {} GiB is less than block `{}`'s basis on disk needs in memory ({:.1} MiB: one f64 row of \
+                 {d} entries and its buffer): raise --memory, or drop --basis-dir to let the basis shrink",
+                args.memory,
+                b.name,
+                row / (1u64 << 20) as f64
+            )));
+        }
+        if let Some(basis) = lanczos::BasisMemory::of_run(&chosen, d) {
+            let what =
+                format!("block `{}`'s Lanczos basis ({}, within --memory {} GiB)", b.name, kept.name(), args.memory);
+            nets_cli::fits(basis.bytes(), &what)?;
+        }
     }
 
     let mut run = Run::for_tool(TOOL, Some(args.seed));
@@ -253,6 +289,9 @@ fn dump(
         true => Task::Exact,
         false => Task::Lanczos { probes: args.probes, seed: args.seed, dist: args.probe_dist, options: lopts },
     };
+    // The list of (block, probe) runs is held whole: about 100 bytes each.
+    let runs = blocks.len() as f64 * if args.exact { 1.0 } else { args.probes as f64 };
+    nets_cli::fits(runs * 100.0, &format!("--probes {} over {} blocks (the list of runs)", args.probes, blocks.len()))?;
     let items = slq::items(blocks.len(), &task);
     let items = &items[shard.map_or(0..items.len(), |s| s.range(items.len()))];
     // -o FILE and --resume: the items FILE already holds are not run again.
@@ -262,6 +301,9 @@ fn dump(
             block: blocks[it.block].name.clone(),
             probe: it.probe,
             rows: args.exact.then(|| blocks[it.block].dim()),
+            model: label.to_string(),
+            dim: blocks[it.block].dim() as u64,
+            seed: (!args.exact).then(|| slq::probe_seed(args.seed, &blocks[it.block].name, it.probe)),
         })
         .collect();
     let output::Destination { writer: mut out, done } =

@@ -82,12 +82,18 @@ pub fn run(args: &Args, path: &Path, dtype: Option<Kind>, device: Device, shard:
         |batch: HessianBatch<'_>| crate::dump(args, &module, &blocks, batch, &label, module.kind(), device, shard);
     match source {
         Source::Inputs(batch) => {
-            check(&batch)?;
+            let file = args.inputs.as_deref().map_or_else(String::new, |f| f.display().to_string());
+            check(&batch).map_err(|e| e.with_hint(&format!("--inputs {file}")))?;
             dump(HessianBatch::Held { batch: &batch, micro: args.micro_batch })
         }
         Source::Data(stream) => {
             let first = args.micro_batch.map_or(stream.len(), |m| (m as usize).min(stream.len()));
-            check(&stream.examples(0, first).map_err(from_nets)?.to(device))?;
+            let first = stream.examples(0, first).map_err(from_nets)?.to(device);
+            check(&first)?;
+            // Later micro-batches may hold labels the first does not.
+            if let nets::data::Shape::Classes { classes, .. } = stream.shape {
+                module.check_classes(&first, classes).map_err(from_nets)?;
+            }
             crate::with_batch(args, &stream, device, dump)
         }
     }

@@ -138,3 +138,44 @@ pub fn reads_seq_len(input: Input, requested: Option<i64>) -> Result<i64, Error>
         (_, s) => Ok(s.unwrap_or(0)),
     }
 }
+
+/// Most threads `--threads` accepts (block-js's bound too). Far above the
+/// cores of any machine these tools run on; past it libtorch's pool
+/// exhausts the process (100000 threads overflowed the stack or took
+/// gigabytes) before any work.
+pub const MAX_THREADS: usize = 1024;
+
+/// Set libtorch's CPU threads from `--threads` (0: libtorch's default, one
+/// per core), refusing counts over [`MAX_THREADS`]. More threads than cores
+/// are kept (the count decides the bytes of the records) with a warning on
+/// stderr, since they only slow the run.
+pub fn set_threads(tool: &str, threads: usize) -> Result<(), Error> {
+    if threads > MAX_THREADS {
+        return Err(Error::usage(format!("--threads {threads} is more than {MAX_THREADS} (0 takes one per core)")));
+    }
+    if threads == 0 {
+        return Ok(());
+    }
+    if let Ok(cores) = std::thread::available_parallelism() {
+        if threads > cores.get() {
+            eprintln!(
+                "{tool}: warning: --threads {threads} on {cores} cores: threads beyond the cores only slow the run"
+            );
+        }
+    }
+    // MAX_THREADS fits an i32.
+    tch::set_num_threads(threads as i32);
+    Ok(())
+}
+
+/// Bytes of the batch's input and target tensors, from the flags alone.
+pub fn batch_bytes(input: &Input, batch: i64, seq_len: i64, value_bytes: f64) -> f64 {
+    let n = batch.max(0) as f64;
+    match input {
+        // Token ids and targets: two i64 per position.
+        Input::Tokens | Input::MaskedLm => n * seq_len.max(0) as f64 * 16.0,
+        Input::Image { size } => n * 3.0 * (*size as f64).powi(2) * value_bytes,
+        // MNIST-sized feature vectors (the sets are finite and checked by size too).
+        Input::Features => n * 784.0 * value_bytes,
+    }
+}

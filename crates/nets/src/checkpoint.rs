@@ -20,8 +20,39 @@ pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
 pub fn save_named(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
     let named: Vec<(String, Tensor)> =
         tensors.iter().map(|(n, t)| (n.clone(), t.detach().to_device(tch::Device::Cpu).contiguous())).collect();
-    Tensor::write_safetensors(&named, path)
+    write_whole(path, |tmp| Tensor::write_safetensors(&named, tmp))
         .map_err(|e| Error::invalid(format!("cannot write weights to {}: {e}", path.display())))
+}
+
+/// Write a file by `write` to a temporary name in `path`'s directory, then
+/// rename it to `path`: a full disk or a kill never leaves a truncated file
+/// under the final name (a killed writer's `.NAME.partial-PID` may remain).
+/// A symbolic link is followed (its target is replaced, not the link); a
+/// device or FIFO is written as it is.
+pub fn write_whole<E: std::fmt::Display>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::result::Result<(), E>,
+) -> std::result::Result<(), String> {
+    let resolved;
+    let path = match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return write(path).map_err(|e| e.to_string()),
+        Ok(_) if path.is_symlink() => {
+            resolved = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    let name = path.file_name().ok_or_else(|| "not a file name".to_string())?;
+    let tmp = path.with_file_name(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    let written = write(&tmp).map_err(|e| e.to_string()).and_then(|()| {
+        // The data on disk before the name points at it.
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Load weights by name into `vs`, converting dtype and device. Fails, with

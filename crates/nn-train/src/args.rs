@@ -12,6 +12,7 @@ pub const TOOL: &str = "nn-train";
 #[command(
     name = TOOL,
     version,
+    allow_negative_numbers = true,
     about = "Train a zoo network with libtorch's SGD, Adam or AdamW: `step`, `summary` and `best` records",
     long_about = "Builds a model from the zoo (weights from --init-seed), loads its training and held-out \
 data, and trains it with libtorch's own optimizer, one run per learning rate (--lr, or each rate of \
@@ -174,7 +175,8 @@ pub struct Args {
     #[arg(long, default_value = "cpu")]
     pub device: String,
 
-    /// CPU threads for libtorch; 0: all cores. The same count gives the same bytes.
+    /// CPU threads for libtorch; 0: all cores; at most 1024. The same count
+    /// gives the same bytes (the `run` record states it).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 
@@ -217,7 +219,8 @@ pub struct Args {
     /// --torchscript: the training set as safetensors, tensors `input` (or
     /// `input.0`, `input.1`, ...) and `target`, examples along the first
     /// dimension; it is also the held-out set.
-    #[arg(long, value_name = "FILE", requires = "torchscript")]
+    #[arg(long, value_name = "FILE", requires = "torchscript",
+          conflicts_with_all = ["data", "data_paths", "seq_len", "vocab", "data_seed", "synthetic_examples"])]
     pub inputs: Option<PathBuf>,
 
     /// --torchscript: the loss: cross-entropy (default), mse or module

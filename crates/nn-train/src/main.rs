@@ -85,6 +85,14 @@ fn check_flags(args: &Args, rates: &[f64]) -> Result<()> {
         return Err(Error::usage("--synthetic-examples must be at least 1"));
     }
     lr_scale::check_rules(&args.lr_scale)?;
+    // A run is named by its rate (records, checkpoints): one run per rate.
+    if let Some((i, r)) = rates.iter().enumerate().find(|(i, r)| rates[..*i].contains(*r)) {
+        return Err(Error::usage(format!(
+            "--lr-grid has the rate {r} twice (positions {} and {}): each rate is one run, named by it",
+            rates.iter().position(|x| x == r).map_or(0, |p| p + 1),
+            i + 1
+        )));
+    }
     Ok(())
 }
 
@@ -110,6 +118,7 @@ fn total_steps(args: &Args, data: &TrainData) -> Result<u64> {
 fn run(args: &Args) -> Result<()> {
     let rates: Vec<f64> = args.lr_grid.clone().or(args.lr.map(|r| vec![r])).unwrap_or_default();
     check_flags(args, &rates)?;
+    nets_cli::set_threads(TOOL, args.threads)?;
     let kind = nets::parse_dtype(&args.dtype).map_err(from_nets)?;
     let device = nets::parse_device(&args.device).map_err(from_nets)?;
     let opts = args.model_flags.options(args.bn);
@@ -127,10 +136,6 @@ fn run(args: &Args) -> Result<()> {
     };
     let steps = total_steps(args, &data)?;
     let save_at = train::steps_at(&args.save_at, steps).map_err(from_nets)?;
-    if args.threads > 0 {
-        let threads = i32::try_from(args.threads).map_err(|_| Error::usage("--threads is too large"))?;
-        tch::set_num_threads(threads);
-    }
     let mut optimizer = OptimizerSpec::defaults(args.optimizer);
     optimizer.momentum = args.momentum;
     optimizer.weight_decay = args.weight_decay.unwrap_or(optimizer.weight_decay);
@@ -191,6 +196,8 @@ fn run(args: &Args) -> Result<()> {
     run.dtype = Some(nets::dtype_name(kind).to_string());
     run.lr_scale = lr_scale::record(&cfg.lr_scale);
     run.class_zipf = Some(args.data_flags.class_zipf).filter(|s| *s != 0.0);
+    // libtorch's reductions, and so the bytes, depend on the count.
+    run.threads = Some(tch::get_num_threads().max(1) as u64);
     out.write(&Record::Run(run))?;
     if args.class_counts {
         out.write(&Record::Classes(Classes { model: label.clone(), counts: data.train.class_counts() }))?;
@@ -211,8 +218,26 @@ fn run(args: &Args) -> Result<()> {
             Some(model) => model,
             None => fresh()?,
         };
-        let first = data.train.batch(&[0], 0).map_err(from_nets)?.to(device);
-        model.net().check(&first).map_err(from_nets)?;
+        // A module's --inputs are checked whole (every target against its
+        // classes); a data set's labels were checked where they were read.
+        let checked = match (&source, &data.train, &args.inputs) {
+            (Source::Script(_), nets::data::Examples::Held(batch), Some(file)) => model
+                .net()
+                .check(&batch.to(device))
+                .map_err(|e| from_nets(e).with_hint(&format!("--inputs {}", file.display()))),
+            _ => {
+                let first = data.train.batch(&[0], 0).map_err(from_nets)?.to(device);
+                model.net().check(&first).map_err(from_nets)?;
+                // Later batches may hold labels the first does not.
+                match (&model, &data.shape) {
+                    (Trainee::Script(module), Shape::Classes { classes, .. }) => {
+                        module.check_classes(&first, *classes).map_err(from_nets)
+                    }
+                    _ => Ok(()),
+                }
+            }
+        };
+        checked?;
         let params = model.params();
         let outcome = train::train(model.net(), &params, &data, &heldout, &cfg, device, |event| match event {
             Event::Step(s) => {
@@ -226,8 +251,9 @@ fn run(args: &Args) -> Result<()> {
                     lr_now: s.lr_now,
                     train_loss: s.train_loss,
                     grad_norm: s.grad_norm,
-                    heldout_loss: s.heldout.map(|h| h.loss),
-                    heldout_accuracy: s.heldout.and_then(|h| h.accuracy),
+                    // A non-finite held-out loss (the run diverged there) is left out: no record holds NaN.
+                    heldout_loss: s.heldout.map(|h| h.loss).filter(|l| l.is_finite()),
+                    heldout_accuracy: s.heldout.filter(|h| h.loss.is_finite()).and_then(|h| h.accuracy),
                     heldout_accuracy_frequent_half: s.heldout.and_then(|h| h.frequent_accuracy),
                     heldout_accuracy_rare_half: s.heldout.and_then(|h| h.rare_accuracy),
                 }))
@@ -320,6 +346,12 @@ fn zoo_data(args: &Args, model: &str, opts: &ModelOptions, kind: tch::Kind) -> R
     let seq_len = nets_cli::zoo_seq_len(context, flags.seq_len)?;
     let data_kind = flags.data.unwrap_or(entry.default_data);
     let spec = flags.spec(data_kind, args.synthetic_examples, seq_len, args.data_seed, shape_arch.input());
+    if data_kind == nets::data::DataKind::Synthetic {
+        // Drawn as f64 values, for the training and the held-out set.
+        let need = 2.0 * nets_cli::batch_bytes(&spec.input, spec.batch_size, seq_len, 8.0);
+        let what = format!("--synthetic-examples {} (the training and held-out sets)", spec.batch_size);
+        nets_cli::fits(need, &what)?;
+    }
     let data = nets::data::load_split(&spec, kind).map_err(from_nets)?;
     let (input, classes) = match data.shape {
         Shape::Classes { features, classes } => (features, classes),

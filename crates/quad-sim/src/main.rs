@@ -18,6 +18,7 @@ const TOOL: &str = "quad-sim";
 #[command(
     name = TOOL,
     version,
+    allow_negative_numbers = true,
     about = "Run GD, blockwise GD and Adam on the paper's block-diagonal quadratics (Section 3)",
     long_about = "Builds L(w) = 1/2 w^T H w with H = diag(H_1..H_L), H_l = Q_l diag(lambda_l) Q_l^T \
 (Q_l Haar-random: the Q factor of a Gaussian matrix; --rotation none: Q_l = I, so H is diagonal and \

@@ -413,7 +413,15 @@ impl Experiment {
                     StepRequest::Default => r.optimizer.theory_step(&p, problem.eta_adam).or(config.lr),
                 },
             })
-            .collect();
+            .collect::<Vec<Plan>>();
+        // A grid that tunes nothing would be ignored without a word.
+        if config.lr_grid.is_some() && plans.iter().all(|plan| plan.lr.is_some()) {
+            return Err(Error::setting(
+                "lr_grid",
+                "tunes no optimizer: each has a fixed step (lr, NAME=LR or its theory step); \
+                 drop the grid, or ask for NAME=grid",
+            ));
+        }
         Ok(Experiment {
             quadratic: p,
             w0,

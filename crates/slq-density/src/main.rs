@@ -13,6 +13,7 @@ const TOOL: &str = "slq-density";
 #[command(
     name = TOOL,
     version,
+    allow_negative_numbers = true,
     about = "Pool Lanczos tridiagonals into one spectral density per (model, block)",
     long_about = "Reads `tridiag` records (from hvp-dump or any Lanczos code), turns each into \
 its Gauss quadrature rule (nodes = eigenvalues of T, weights = squared first eigenvector \
@@ -119,11 +120,31 @@ fn options(args: &Args) -> Result<DensityOptions> {
     if args.grid_size < 2 {
         return Err(Error::usage("--grid-size must be at least 2"));
     }
+    // The grid and its density, two f64 per cell, held while a block is written.
+    let grid_bytes = args.grid_size as f64 * 16.0;
+    if let Some(have) = cli::available_memory().filter(|have| grid_bytes > *have) {
+        return Err(Error::invalid(format!(
+            "--grid-size {} needs at least {} for each block's grid, more than the {} of memory available",
+            args.grid_size,
+            cli::gigabytes(grid_bytes),
+            cli::gigabytes(have)
+        )));
+    }
     if !(args.pad >= 0.0 && args.pad.is_finite()) {
         return Err(Error::usage(format!("--pad must be >= 0, got {}", args.pad)));
     }
     let sigma = match args.sigma_mode {
-        SigmaMode::Absolute => SigmaRule::Absolute(positive("sigma", args.sigma)?),
+        SigmaMode::Absolute => {
+            let sigma = positive("sigma", args.sigma)?;
+            // The grid reaches 9 sigma past the extreme nodes on each side.
+            if !(2.0 * spectra::mixture::SUPPORT_SIGMAS * sigma).is_finite() {
+                return Err(Error::usage(format!(
+                    "--sigma {sigma:e} is too large: the grid spans {} sigma on each side of the nodes, beyond f64's range",
+                    spectra::mixture::SUPPORT_SIGMAS
+                )));
+            }
+            SigmaRule::Absolute(sigma)
+        }
         SigmaMode::Range => SigmaRule::Range { variance_factor: positive("sigma-var-factor", args.sigma_var_factor)? },
         SigmaMode::Relative => {
             if args.log {
@@ -168,8 +189,21 @@ fn run(args: &Args) -> Result<()> {
 
     for (k, b) in blocks.iter().enumerate() {
         let (model, block) = &b.key;
-        let d = pool_density(model, block, b.value.dim, &b.value.rules, &opts)
-            .map_err(|m| Error::invalid(format!("model `{model}` block `{block}` (first seen at {}): {m}", b.first)))?;
+        let d = pool_density(model, block, b.value.dim, &b.value.rules, &opts).map_err(|m| {
+            let e = Error::invalid(format!("model `{model}` block `{block}` (first seen at {}): {m}", b.first));
+            let sigma_flag = match args.sigma_mode {
+                SigmaMode::Absolute => "--sigma",
+                SigmaMode::Range => "--sigma-var-factor",
+                SigmaMode::Relative => "--sigma-rel",
+            };
+            if m.contains("Ritz values") {
+                e.with_hint("lower --rank, or run more Lanczos steps")
+            } else if m.starts_with("sigma ") {
+                e.with_hint(&format!("lower {sigma_flag}"))
+            } else {
+                e
+            }
+        })?;
         if jsonl {
             out.write(&records::Record::Density(d))?;
         } else {

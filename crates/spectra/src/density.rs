@@ -102,11 +102,11 @@ impl ProbeRule {
         Ok(ProbeRule { probe: t.probe, nodes, weights })
     }
 
-    /// The k-th largest node (1-based), or the smallest when there are fewer.
-    fn kth_largest(&self, k: usize) -> f64 {
+    /// The k-th largest node (1-based); None when there are fewer.
+    fn kth_largest(&self, k: usize) -> Option<f64> {
         let n = self.nodes.len();
         // nodes are ascending
-        self.nodes[n - k.min(n)]
+        (k >= 1 && k <= n).then(|| self.nodes[n - k])
     }
 }
 
@@ -136,12 +136,28 @@ pub fn pool_density(
     }
     let probes = rules.len();
     // rules is not empty, so the median exists; NaN would fail the positivity checks below.
-    let kth = |k: usize| median(rules.iter().map(|r| r.kth_largest(k)).collect()).unwrap_or(f64::NAN);
+    // A probe with fewer than k Ritz values has no k-th largest: refused,
+    // rather than its smallest standing in for it.
+    let kth = |k: usize| -> Result<f64, String> {
+        let values = rules
+            .iter()
+            .map(|r| {
+                r.kth_largest(k).ok_or_else(|| {
+                    format!(
+                        "the {k}-th largest eigenvalue is asked for, but probe {} has only {} Ritz values",
+                        r.probe,
+                        r.nodes.len()
+                    )
+                })
+            })
+            .collect::<Result<Vec<f64>, String>>()?;
+        Ok(median(values).unwrap_or(f64::NAN))
+    };
 
     let scale = match opts.normalize {
         Normalize::None => 1.0,
         Normalize::KthLargest(k) => {
-            let s = kth(k);
+            let s = kth(k)?;
             if !(s > 0.0) {
                 return Err(format!(
                     "cannot normalize by the {k}-th largest eigenvalue: its estimate is {s} (not positive)"
@@ -185,7 +201,7 @@ pub fn pool_density(
             if axis_name != "linear" {
                 return Err("relative sigma is defined on the linear axis only".into());
             }
-            let s = kth(rank) / scale;
+            let s = kth(rank)? / scale;
             if !(s > 0.0) {
                 return Err(format!("relative sigma: the {rank}-th largest eigenvalue estimate is {s} (not positive)"));
             }
@@ -199,6 +215,11 @@ pub fn pool_density(
     let margin = opts.pad * range + SUPPORT_SIGMAS * sigma;
     let lo = xmin - margin;
     let hi = xmax + margin;
+    if range.is_finite() && !(hi - lo).is_finite() {
+        return Err(format!(
+            "sigma {sigma:e} is too large: the grid, {SUPPORT_SIGMAS} sigma beyond the nodes on each side, is not finite"
+        ));
+    }
     let h = (hi - lo) / opts.grid_size as f64;
     let mixture = Mixture::new(&xs, &weights, sigma);
     let grid: Vec<f64> = (0..opts.grid_size).map(|i| lo + (i as f64 + 0.5) * h).collect();

@@ -17,6 +17,7 @@ const TOOL: &str = "theory-check";
 #[command(
     name = TOOL,
     version,
+    allow_negative_numbers = true,
     about = "Check Propositions 1-2, Theorems 1-2 and Table 2 of the paper's Section 3 against quad-sim output",
     long_about = "Reads `problem` and `iterate` records (from quad-sim) and writes one `check` record per \
 claim and trajectory: claim, statement, predicted, observed, holds (true / false / null when the claim does \

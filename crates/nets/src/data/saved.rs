@@ -22,7 +22,7 @@ pub const TARGET: &str = "target";
 pub fn save(batch: &Batch, path: &Path) -> Result<()> {
     let on_cpu = |t: &Tensor| t.detach().to_device(Device::Cpu).contiguous();
     let named = [(INPUT, on_cpu(&batch.x)), (TARGET, on_cpu(&batch.y))];
-    Tensor::write_safetensors(&named, path)
+    crate::checkpoint::write_whole(path, |tmp| Tensor::write_safetensors(&named, tmp))
         .map_err(|e| Error::invalid(format!("cannot write the batch to {}: {e}", path.display())))
 }
 

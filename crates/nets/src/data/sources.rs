@@ -142,9 +142,17 @@ fn byte_stats(data: &[u8]) -> (f64, f64) {
     (mean, var.sqrt().max(1e-12))
 }
 
+/// Most classes a user's labels may make: above any labelled image set
+/// (ImageNet-21k has 21,841), so that a stray label (2^40) is refused where
+/// it is read instead of sizing a model's output layer.
+pub const MAX_CLASSES: i64 = 100_000;
+
 fn labels_to_classes(labels: &[i64], what: &str) -> Result<i64> {
-    if labels.iter().any(|l| *l < 0) {
-        return Err(Error::invalid(format!("{what}: negative label")));
+    if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| !(0..MAX_CLASSES).contains(*l)) {
+        return Err(Error::invalid(format!(
+            "{what}: label {l} at index {i} is not a class index (0 to {})",
+            MAX_CLASSES - 1
+        )));
     }
     let classes = labels.iter().max().map_or(0, |m| m + 1);
     if classes < 2 {
@@ -173,7 +181,10 @@ pub fn load_idx_pair(images: &Path, labels_path: &Path, stats: Option<(f64, f64)
             )))
         }
     };
-    if dl.len() != 1 || dl[0] != di[0] || di[0] == 0 {
+    if di[0] == 0 {
+        return Err(Error::invalid(format!("no examples in {}", images.display())));
+    }
+    if dl.len() != 1 || dl[0] != di[0] {
         return Err(Error::invalid(format!(
             "{} and {}: {} images but labels {dl:?}",
             images.display(),
@@ -221,7 +232,10 @@ pub fn load_npy_dir(dir: &Path) -> Result<ImageSet> {
     .contiguous();
     let sz = img.size();
     let n = sz[0];
-    if lab.size() != [n] || n == 0 {
+    if n == 0 {
+        return Err(Error::invalid(format!("no examples in {}", ip.display())));
+    }
+    if lab.size() != [n] {
         return Err(Error::invalid(format!("{}: expected {n} labels, got shape {:?}", lp.display(), lab.size())));
     }
     if lab.is_floating_point() || lab.kind() == Kind::Bool {

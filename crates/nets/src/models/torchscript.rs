@@ -131,7 +131,7 @@ impl TorchScript {
         let ts = TorchScript { module, loss, inputs: Inputs::Direct, kind, device };
         if ts.named_parameters().is_empty() {
             return Err(Error::invalid(format!(
-                "{}: the module has no parameters that require grad (nothing to take a Hessian of; \
+                "{}: the module has no parameters that require grad (nothing to differentiate; \
                  `requires_grad_(True)` on the parameters before exporting)",
                 path.display()
             )));
@@ -270,6 +270,24 @@ impl TorchScript {
         })
     }
 
+    /// Whether class labels up to `classes` - 1 (a data set's, read in
+    /// batches later) are classes of the module's output on `batch`: with
+    /// cross-entropy, an output of fewer classes is refused now rather
+    /// than at the first batch holding a larger label.
+    pub fn check_classes(&self, batch: &Batch, classes: i64) -> Result<()> {
+        if self.loss != Loss::CrossEntropy {
+            return Ok(());
+        }
+        let out = self.try_output(batch)?;
+        match out.size().last() {
+            Some(&c) if c < classes => Err(Error::invalid(format!(
+                "the data's labels run from 0 to {} ({classes} classes), but the module's output has {c} classes",
+                classes - 1
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The loss on the batch, or why there is none.
     pub fn try_loss(&self, batch: &Batch) -> Result<Tensor> {
         let out = self.try_output(batch)?;
@@ -288,6 +306,18 @@ impl TorchScript {
                 let logits = out.flatten(0, (t.len() as i64 - 1).max(0));
                 let logits = if t.is_empty() { logits.unsqueeze(0) } else { logits };
                 let flat = y.reshape([-1]);
+                // libtorch aborts on a class index out of range: refused here instead.
+                let classes = o[o.len() - 1];
+                let bad = flat.lt(0).logical_or(&flat.ge(classes)).nonzero();
+                if bad.size()[0] > 0 {
+                    let i = bad.int64_value(&[0, 0]);
+                    let v = flat.int64_value(&[i]);
+                    return Err(Error::invalid(format!(
+                        "target {v} of example {i} (targets flattened) is not a class of the output's {classes} \
+                         (class indices run from 0 to {})",
+                        classes - 1
+                    )));
+                }
                 Ok(logits.log_softmax(-1, logits.kind()).g_nll_loss::<Tensor>(&flat, None, tch::Reduction::Mean, -100))
             }
             Loss::Mse => {
