@@ -5,10 +5,14 @@
 # (one shell command per job, for GNU parallel or a Slurm array).
 #
 # Every job writes one file (under a .part name, renamed when complete), so
-# a killed study resumes where it stopped and `make -j N` runs N jobs.
+# a killed study resumes where it stopped and `make -j N` runs N jobs. No
+# recipe pipes one tool into another (/bin/sh has no pipefail): a failed
+# step fails its job instead of passing on a partial stream.
 
 STUDY ?= $(OUT)/study
 GAP_STUDY := $(RELEASE)/gap-study
+# Jobs build the binaries first, unless told they are there (study-jobs).
+STUDY_BUILD := $(if $(STUDY_NO_BUILD),,build)
 
 # --- The population: label -> family, model flags, hvp-dump blocks ---------
 # The MLP at the paper's layer scales, on MNIST and on Fashion-MNIST.
@@ -26,6 +30,9 @@ STUDY_ARGS_vit-4x64 := --model vit-4x64
 STUDY_ARGS_fvit-2x32 := --model vit-small --data fashion-mnist
 STUDY_ARGS_resnet-running := --model resnet18-narrow --bn running
 STUDY_ARGS_resnet-batch := --model resnet18-narrow --bn batch
+# Batch statistics normalize each part of a batch by itself: its gradient is
+# taken whole, so its gradient-spread interval is not resampled.
+STUDY_HVP_resnet-batch := --gradient-parts 1
 STUDY_ARGS_fresnet-running := --model resnet18-narrow --bn running --data fashion-mnist
 STUDY_ARGS_vgg := --model vgg-small
 STUDY_ARGS_gpt-4x32 := --model gpt2-small --layers 4
@@ -76,7 +83,9 @@ STUDY_CLIP_bert := --clip 1
 STUDY_CLIP_tiny := --clip 1
 # The smaller batch of the check: a quarter.
 STUDY_SMALL ?= 4
-STUDY_SEEDS ?= 1 2
+# Seeds of the measured runs at each best rate. The grid's own run (seed 0)
+# chose the rate and is not measured again: it is the grid's minimum.
+STUDY_SEEDS ?= 1 2 3
 STUDY_SGD_GRID ?= 1e-3,1e-2,1e-1
 STUDY_ADAMW_GRID ?= 1e-4,1e-3,1e-2
 STUDY_EXTEND ?= 4
@@ -92,10 +101,10 @@ sfam = $(STUDY_FAMILY_$(1))
 sset = $(STUDY_$(2)_$(call sfam,$(1)))
 
 # --- Spectra and the other predictors at initialization (seed 0 weights) ---
-$(STUDY)/init/%.tridiag.jsonl: | build
+$(STUDY)/init/%.tridiag.jsonl: | $(STUDY_BUILD)
 	@mkdir -p $(@D)
 	$(RELEASE)/hvp-dump $(STUDY_ARGS_$*) $(call sset,$*,BLOCKS) --label $* --probes $(STUDY_PROBES) \
-	  --steps $(STUDY_LANCZOS) --gradients --threads 1 > $@.part && mv $@.part $@
+	  --steps $(STUDY_LANCZOS) --gradients $(STUDY_HVP_$*) --threads 1 > $@.part && mv $@.part $@
 
 $(STUDY)/init/%.density.jsonl: $(STUDY)/init/%.tridiag.jsonl
 	$(RELEASE)/slq-density $< > $@.part && mv $@.part $@
@@ -105,9 +114,11 @@ $(STUDY)/init/%.js0-absolute.jsonl: $(STUDY)/init/%.density.jsonl
 
 # (The density file carries hvp-dump's `gradient` records through.)
 # Scale removed: eigenvalues over each block's k-th largest, width 1% of it.
-$(STUDY)/init/%.js0-scale-free.jsonl: $(STUDY)/init/%.tridiag.jsonl
+$(STUDY)/init/%.density-kth.jsonl: $(STUDY)/init/%.tridiag.jsonl
 	$(RELEASE)/slq-density --normalize kth --rank $(STUDY_RANK) --sigma-mode relative --sigma-rel 0.01 $< \
-	  | $(RELEASE)/block-js --bootstrap $(STUDY_BOOTSTRAP) --seed 1 --threads 1 > $@.part && mv $@.part $@
+	  > $@.part && mv $@.part $@
+$(STUDY)/init/%.js0-scale-free.jsonl: $(STUDY)/init/%.density-kth.jsonl
+	$(RELEASE)/block-js --bootstrap $(STUDY_BOOTSTRAP) --seed 1 --threads 1 $< > $@.part && mv $@.part $@
 
 $(STUDY)/pred/%.jsonl: $(STUDY)/init/%.density.jsonl $(STUDY)/init/%.js0-absolute.jsonl \
     $(STUDY)/init/%.js0-scale-free.jsonl $(STUDY)/train/%-tune-adamw.jsonl
@@ -128,14 +139,14 @@ sgrid = $(if $(filter sgd,$(1)),$(STUDY_SGD_GRID),$(STUDY_ADAMW_GRID))
 # LABEL-tune-OPT: OPT over its grid, extended until its best rate is
 # interior, weights and batch order from seed 0 (and the class counts).
 define study_tune
-$$(STUDY)/train/%-tune-$(1).jsonl: | build
+$$(STUDY)/train/%-tune-$(1).jsonl: | $$(STUDY_BUILD)
 	@mkdir -p $$(@D)
 	$$(call strain,$$*,$(1)) --lr-grid $$(call sgrid,$(1)) --extend-grid $$(STUDY_EXTEND) \
 	  --init-seed 0 --seed 0 --class-counts > $$@.part && mv $$@.part $$@
 endef
 # LABEL-OPT-sN: OPT at the best rate of its grid, weights and batch order from seed N.
 define study_seed
-$$(STUDY)/train/%-$(1)-s$(2).jsonl: $$(STUDY)/train/%-tune-$(1).jsonl | build
+$$(STUDY)/train/%-$(1)-s$(2).jsonl: $$(STUDY)/train/%-tune-$(1).jsonl | $$(STUDY_BUILD)
 	$$(call strain,$$*,$(1)) --lr $$$$(jq -r 'select(.type=="best") | .lr' $$<) \
 	  --init-seed $(2) --seed $(2) > $$@.part && mv $$@.part $$@
 endef
@@ -152,19 +163,22 @@ $(STUDY)/gap/%.jsonl: $(STUDY)/train/%-tune-sgd.jsonl $(STUDY)/train/%-tune-adam
 # --- Analysis ----------------------------------------------------------------
 STUDY_SMALL_CONFIGS ?= $(STUDY_CONFIGS)
 $(STUDY)/predictors.jsonl: $(STUDY_CONFIGS:%=$(STUDY)/pred/%.jsonl)
-	cat $^ | jq -c 'select(.type=="predictor")' > $@
+	jq -c 'select(.type=="predictor")' $^ > $@.part && mv $@.part $@
 $(STUDY)/gaps.jsonl: $(STUDY_CONFIGS:%=$(STUDY)/gap/%.jsonl)
-	cat $^ | jq -c 'select(.type=="gap")' > $@
+	jq -c 'select(.type=="gap")' $^ > $@.part && mv $@.part $@
 $(STUDY)/gaps-small.jsonl: $(STUDY_SMALL_CONFIGS:%=$(STUDY)/gap/%@small.jsonl)
-	cat $^ | jq -c 'select(.type=="gap")' > $@
+	jq -c 'select(.type=="gap")' $^ > $@.part && mv $@.part $@
+# The predictors at initialization do not depend on the batch: the same,
+# under the @small labels.
+$(STUDY)/predictors-small.jsonl: $(STUDY)/predictors.jsonl
+	jq -c '.model += "@small"' $< > $@.part && mv $@.part $@
 
 $(STUDY)/associations.jsonl: $(STUDY)/predictors.jsonl $(STUDY)/gaps.jsonl
 	$(GAP_STUDY) associate --bootstrap 1000 --seed 1 --points $(STUDY)/points.csv $^ > $@.part && mv $@.part $@
 $(STUDY)/associations-steps.jsonl: $(STUDY)/predictors.jsonl $(STUDY)/gaps.jsonl
 	$(GAP_STUDY) associate --target steps-ratio --bootstrap 1000 --seed 1 $^ > $@.part && mv $@.part $@
-$(STUDY)/associations-small.jsonl: $(STUDY)/predictors.jsonl $(STUDY)/gaps-small.jsonl
-	sed 's/"model":"\([^"]*\)"/"model":"\1@small"/' $(STUDY)/predictors.jsonl | cat - $(STUDY)/gaps-small.jsonl \
-	  | $(GAP_STUDY) associate --bootstrap 1000 --seed 1 > $@.part && mv $@.part $@
+$(STUDY)/associations-small.jsonl: $(STUDY)/predictors-small.jsonl $(STUDY)/gaps-small.jsonl
+	$(GAP_STUDY) associate --bootstrap 1000 --seed 1 $^ > $@.part && mv $@.part $@
 
 STUDY_OUTPUTS = $(STUDY)/associations.jsonl $(STUDY)/associations-steps.jsonl $(STUDY)/associations-small.jsonl
 study-analysis: $(STUDY_OUTPUTS)
@@ -174,27 +188,32 @@ study-analysis: $(STUDY_OUTPUTS)
 
 study: study-analysis
 
-# A smoke run of every step: five families, short budgets, two seeds.
+# A smoke run of every step: five families, short budgets, two measured seeds.
 study-quick:
 	$(MAKE) study-analysis STUDY=$(OUT)/study-quick STUDY_CONFIGS='mlp-c1 mlp-c8 gpt-2x32 vit-2x32 resnet-running vgg' \
-	  STUDY_SMALL_CONFIGS='mlp-c1 gpt-2x32 vit-2x32' STUDY_SEEDS=1 STUDY_MLP_SCALES='1 8' STUDY_FASHION_SCALES= \
+	  STUDY_SMALL_CONFIGS='mlp-c1 gpt-2x32 vit-2x32' STUDY_SEEDS='1 2' STUDY_MLP_SCALES='1 8' STUDY_FASHION_SCALES= \
 	  STUDY_STEPS_mlp=100 STUDY_STEPS_gpt=100 STUDY_STEPS_tiny=100 STUDY_STEPS_vit=60 STUDY_STEPS_resnet=60 STUDY_STEPS_vgg=60 \
 	  STUDY_PROBES=3 STUDY_LANCZOS=30 STUDY_EVAL=256 STUDY_BOOTSTRAP=50 STUDY_EXTEND=2
 
-# One command per job, phase by phase: run each phase's lines (in any order,
-# in parallel) before the next phase's.
-#   for p in 1 2 3; do make study-jobs PHASE=$p | parallel -j 16; done
+# One command per job, phase by phase: run phase 0 once (it installs and
+# builds), then each phase's lines (independent of each other, in any order,
+# in parallel) before the next phase's. The lines carry this call's variable
+# settings (STUDY_STEPS_mlp=..., STUDY_CONFIGS=...) and tell make the
+# binaries are built.
+#   for p in 0 1 2 3; do make study-jobs PHASE=$p | parallel -j 16; done
 PHASE ?= 1
 STUDY_ALL_LABELS = $(STUDY_CONFIGS) $(STUDY_SMALL_CONFIGS:%=%@small)
+STUDY_JOB = make $(filter-out PHASE=%,$(MAKEOVERRIDES)) STUDY_NO_BUILD=1
 study-jobs:
-	@$(if $(filter 1,$(PHASE)),$(foreach l,$(STUDY_CONFIGS),echo "make $(STUDY)/init/$(l).js0-absolute.jsonl $(STUDY)/init/$(l).js0-scale-free.jsonl";) \
-	  $(foreach l,$(STUDY_ALL_LABELS),$(foreach o,sgd adamw,echo "make $(STUDY)/train/$(l)-tune-$(o).jsonl";)))
-	@$(if $(filter 2,$(PHASE)),$(foreach l,$(STUDY_ALL_LABELS),$(foreach o,sgd adamw,$(foreach s,$(STUDY_SEEDS),echo "make $(STUDY)/train/$(l)-$(o)-s$(s).jsonl";))))
-	@$(if $(filter 3,$(PHASE)),echo "make study-analysis")
+	@$(if $(filter 0,$(PHASE)),echo "make build")
+	@$(if $(filter 1,$(PHASE)),$(foreach l,$(STUDY_CONFIGS),echo '$(STUDY_JOB) $(STUDY)/init/$(l).js0-absolute.jsonl $(STUDY)/init/$(l).js0-scale-free.jsonl';) \
+	  $(foreach l,$(STUDY_ALL_LABELS),$(foreach o,sgd adamw,echo '$(STUDY_JOB) $(STUDY)/train/$(l)-tune-$(o).jsonl';)))
+	@$(if $(filter 2,$(PHASE)),$(foreach l,$(STUDY_ALL_LABELS),$(foreach o,sgd adamw,$(foreach s,$(STUDY_SEEDS),echo '$(STUDY_JOB) $(STUDY)/train/$(l)-$(o)-s$(s).jsonl';))))
+	@$(if $(filter 3,$(PHASE)),echo '$(STUDY_JOB) study-analysis')
 
 # Every job's file is kept (make would delete the intermediate ones).
 .PRECIOUS: $(STUDY)/init/%.tridiag.jsonl $(STUDY)/init/%.density.jsonl $(STUDY)/init/%.js0-absolute.jsonl \
-  $(STUDY)/init/%.js0-scale-free.jsonl $(STUDY)/pred/%.jsonl $(STUDY)/gap/%.jsonl \
+  $(STUDY)/init/%.density-kth.jsonl $(STUDY)/init/%.js0-scale-free.jsonl $(STUDY)/pred/%.jsonl $(STUDY)/gap/%.jsonl \
   $(STUDY)/train/%-tune-sgd.jsonl $(STUDY)/train/%-tune-adamw.jsonl \
   $(foreach o,sgd adamw,$(foreach s,$(STUDY_SEEDS),$(STUDY)/train/%-$(o)-s$(s).jsonl))
 .PHONY: study study-quick study-jobs study-analysis

@@ -12,6 +12,7 @@ use records::{Association, Gap, Predictor, Record, RecordWriter, Run};
 use rng::SplitMix;
 
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Files of `predictor` and `gap` records; stdin when none.
     files: Vec<PathBuf>,
@@ -57,17 +58,39 @@ pub fn run(args: &Args) -> Result<()> {
             }
             gaps.insert(g.model.clone(), g);
         } else {
-            preds.push(line.parse()?);
+            let p: Predictor = line.parse()?;
+            if preds.iter().any(|q| q.model == p.model && q.predictor == p.predictor) {
+                return Err(Error::invalid(format!(
+                    "{}: a second `{}` predictor of `{}`",
+                    line.location(),
+                    p.predictor,
+                    p.model
+                )));
+            }
+            preds.push(p);
         }
         Ok(())
     })?;
     summary.require("`predictor` and `gap`")?;
+    // SGD never reaching AdamW's T/2 loss is the largest deficit of all,
+    // not a missing value: it ranks as an infinite ratio.
     let target = |g: &Gap| -> Option<(f64, [f64; 2])> {
-        match args.target {
-            Target::Gap => Some((g.gap, g.ci90)),
-            Target::StepsRatio => g.steps_ratio.map(|r| (r, [r, r])),
+        match (args.target, g.steps_ratio) {
+            (Target::Gap, _) => Some((g.gap, g.ci90)),
+            (Target::StepsRatio, Some(r)) => Some((r, [r, r])),
+            (Target::StepsRatio, None) if !g.sgd_reached => Some((f64::INFINITY, [f64::INFINITY; 2])),
+            (Target::StepsRatio, None) => None,
         }
     };
+    let without_gap: Vec<&str> = {
+        let mut m: Vec<&str> =
+            preds.iter().filter(|p| !gaps.contains_key(&p.model)).map(|p| p.model.as_str()).collect();
+        m.dedup();
+        m
+    };
+    if !without_gap.is_empty() {
+        eprintln!("{}: note: no `gap` record for {}: left out", crate::TOOL, without_gap.join(", "));
+    }
     // Predictors in the order they first appear.
     let mut names: Vec<String> = Vec::new();
     for p in &preds {
@@ -102,18 +125,21 @@ pub fn run(args: &Args) -> Result<()> {
             )));
         }
         let mut rng = SplitMix::new(rng::derive_seed(args.seed, &[name.as_bytes()]));
-        let (rho, tau) = associations(&x, &y, args.bootstrap, &mut rng);
+        let (rho, tau, used) = associations(&x, &y, args.bootstrap, &mut rng);
         let (lofo, lofo_pairs) = leave_one_family_out(&x, &y, &fam);
+        let defined = |v: f64| v.is_finite().then_some(v);
+        let interval = |c: [f64; 2]| (c[0].is_finite() && c[1].is_finite()).then_some(c);
         out.write(&Record::Association(Association {
             predictor: name.clone(),
             n: x.len() as u64,
-            spearman: rho.value,
-            spearman_ci90: rho.ci90,
-            kendall: tau.value,
-            kendall_ci90: tau.ci90,
+            spearman: defined(rho.value),
+            spearman_ci90: interval(rho.ci90),
+            kendall: defined(tau.value),
+            kendall_ci90: interval(tau.ci90),
             lofo_concordance: lofo,
             lofo_pairs,
-            replicates: args.bootstrap as u64,
+            replicates: used as u64,
+            never: y.iter().filter(|v| v.is_infinite()).count() as u64,
         }))?;
     }
     if let Some(path) = &args.points {

@@ -1,6 +1,8 @@
 //! `gap-study gap`: one configuration's SGD-AdamW gap from its nn-train
-//! runs: each optimizer's grid (its `best` record and the run at that
-//! rate, seed 0) and its runs at the best rate with further seeds.
+//! runs: each optimizer's grid (its `best` record: the rate) and its runs
+//! at that rate with further seeds (the measurement). The grid's own run is
+//! left out of the gap: it is the minimum over the grid, so it is biased
+//! towards the optimizer whose grid was larger or noisier.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +11,7 @@ use predictors::gap::{estimate, Curve};
 use records::{Best, Gap, Record, RecordWriter, Run, Step, TrainSummary};
 
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// The configuration's name in the `gap` record (default: the runs' `model`).
     #[arg(long)]
@@ -22,16 +25,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     sgd: PathBuf,
 
-    /// SGD at its best rate with another seed (nn-train --lr output), in seed order. Repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// SGD at its best rate with another seed (nn-train --lr output, an
+    /// --init-seed other than the grid's), in seed order. At least two.
+    #[arg(long, value_name = "FILE", required = true)]
     sgd_seed: Vec<PathBuf>,
 
     /// AdamW's grid, as --sgd.
     #[arg(long, value_name = "FILE")]
     adamw: PathBuf,
 
-    /// AdamW at its best rate with another seed, as --sgd-seed.
-    #[arg(long, value_name = "FILE")]
+    /// AdamW at its best rate with another seed, as --sgd-seed (the same seeds).
+    #[arg(long, value_name = "FILE", required = true)]
     adamw_seed: Vec<PathBuf>,
 
     /// AdamW has flattened when its held-out loss at T is within this
@@ -46,12 +50,23 @@ struct Runs {
     steps: Vec<Step>,
     summaries: Vec<TrainSummary>,
     best: Option<Best>,
+    /// The --init-seed of its `run` record (0 when not given).
+    init_seed: u64,
 }
 
 fn read(file: &PathBuf) -> Result<Runs> {
     let mut r = Runs::default();
-    cli::read_records(std::slice::from_ref(file), &["step", "summary", "best"], None, |line| {
+    cli::read_records(std::slice::from_ref(file), &["run", "step", "summary", "best"], None, |line| {
         match line.kind.as_str() {
+            "run" => {
+                let run: Run = line.parse()?;
+                let at = run.args.iter().position(|a| a == "--init-seed");
+                if let Some(v) = at.and_then(|i| run.args.get(i + 1)) {
+                    r.init_seed = v
+                        .parse()
+                        .map_err(|_| Error::invalid(format!("{}: --init-seed {v} is not a seed", line.location())))?;
+                }
+            }
             "step" => r.steps.push(line.parse()?),
             "summary" => r.summaries.push(line.parse()?),
             _ => r.best = Some(line.parse()?),
@@ -61,29 +76,70 @@ fn read(file: &PathBuf) -> Result<Runs> {
     Ok(r)
 }
 
-/// The held-out curve and summary of the run at rate `lr` in `runs`.
-fn run_at(runs: &Runs, lr: f64, file: &Path) -> Result<(Curve, TrainSummary)> {
-    let summary = runs
-        .summaries
-        .iter()
-        .find(|s| s.lr == lr)
-        .cloned()
-        .ok_or_else(|| Error::invalid(format!("{}: no `summary` record of the run at lr {lr}", file.display())))?;
+/// The held-out curve and summary of `optimizer`'s run at rate `lr` in `runs`.
+fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path) -> Result<(Curve, TrainSummary)> {
+    let summary = runs.summaries.iter().find(|s| s.lr == lr && s.optimizer == optimizer).cloned().ok_or_else(|| {
+        Error::invalid(format!("{}: no `summary` record of a {optimizer} run at lr {lr}", file.display()))
+    })?;
+    if let Some(step) = summary.diverged_at {
+        return Err(Error::invalid(format!(
+            "{}: {optimizer} diverged at update {step} at its best rate {lr}: no final loss to compare",
+            file.display()
+        )));
+    }
     let evals = runs.steps.iter().filter(|s| s.lr == lr).filter_map(|s| s.heldout_loss.map(|l| (s.step, l))).collect();
     Ok((Curve { evals }, summary))
 }
 
-/// One optimizer's best rate, whether it is interior, and its runs per seed.
-fn optimizer(grid: &PathBuf, seeds: &[PathBuf]) -> Result<(f64, bool, Vec<Curve>, TrainSummary)> {
+/// One optimizer on one configuration.
+struct Measured {
+    /// Its best rate, and whether the grid bracketed it.
+    lr: f64,
+    interior: bool,
+    /// The runs at that rate, one per seed (the grid's own run left out), and their seeds.
+    curves: Vec<Curve>,
+    seeds: Vec<u64>,
+    /// The grid's summary at the best rate (steps, batch, model).
+    summary: TrainSummary,
+}
+
+/// Optimizer `name`'s measurement from its grid and its seed files.
+fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> {
+    if seeds.len() < 2 {
+        return Err(Error::usage(format!(
+            "--{name}-seed: give at least two runs at the best rate (the grid's own run is not part of the gap)"
+        )));
+    }
     let runs = read(grid)?;
     let best = runs.best.clone().ok_or_else(|| {
         Error::invalid(format!("{}: no `best` record (an nn-train --lr-grid output is expected)", grid.display()))
     })?;
+    if best.optimizer != name {
+        return Err(Error::invalid(format!("{}: a grid of {}, not of {name}", grid.display(), best.optimizer)));
+    }
     let interior = best.placement.as_deref() == Some("interior");
-    let (curve, summary) = run_at(&runs, best.lr, grid)?;
-    let mut curves = vec![curve];
+    let (_, summary) = run_at(&runs, name, best.lr, grid)?;
+    let mut curves = Vec::new();
+    let mut used = vec![runs.init_seed];
     for f in seeds {
-        let (c, s) = run_at(&read(f)?, best.lr, f)?;
+        let r = read(f)?;
+        if used.contains(&r.init_seed) {
+            return Err(Error::invalid(format!(
+                "{}: --init-seed {} is already used by the grid or another seed file",
+                f.display(),
+                r.init_seed
+            )));
+        }
+        used.push(r.init_seed);
+        let (c, s) = run_at(&r, name, best.lr, f)?;
+        if s.model != summary.model {
+            return Err(Error::invalid(format!(
+                "{}: a run of `{}`, the grid's is `{}`",
+                f.display(),
+                s.model,
+                summary.model
+            )));
+        }
         if (s.steps, s.batch_size) != (summary.steps, summary.batch_size) {
             return Err(Error::invalid(format!(
                 "{}: {} updates at batch {}, but the grid ran {} at batch {}",
@@ -96,15 +152,22 @@ fn optimizer(grid: &PathBuf, seeds: &[PathBuf]) -> Result<(f64, bool, Vec<Curve>
         }
         curves.push(c);
     }
-    Ok((best.lr, interior, curves, summary))
+    Ok(Measured { lr: best.lr, interior, curves, seeds: used.split_off(1), summary })
 }
 
 pub fn run(args: &Args) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         return Err(Error::usage(format!("--tolerance must be positive, got {}", args.tolerance)));
     }
-    let (sgd_lr, sgd_inside, sgd, s) = optimizer(&args.sgd, &args.sgd_seed)?;
-    let (adamw_lr, adamw_inside, adamw, a) = optimizer(&args.adamw, &args.adamw_seed)?;
+    let sgd = optimizer("sgd", &args.sgd, &args.sgd_seed)?;
+    let adamw = optimizer("adamw", &args.adamw, &args.adamw_seed)?;
+    if sgd.seeds != adamw.seeds {
+        return Err(Error::invalid(format!(
+            "SGD's runs have seeds {:?}, AdamW's {:?}: the gap pairs them, seed by seed",
+            sgd.seeds, adamw.seeds
+        )));
+    }
+    let (s, a) = (&sgd.summary, &adamw.summary);
     if (s.steps, s.batch_size) != (a.steps, a.batch_size) {
         return Err(Error::invalid(format!(
             "SGD ran {} updates at batch {}, AdamW {} at batch {}: not one configuration",
@@ -112,7 +175,7 @@ pub fn run(args: &Args) -> Result<()> {
         )));
     }
     let label = args.label.clone().unwrap_or_else(|| s.model.clone());
-    let g = estimate(&sgd, &adamw, s.steps, args.tolerance)
+    let g = estimate(&sgd.curves, &adamw.curves, s.steps, args.tolerance)
         .map_err(|e| Error::invalid(format!("configuration `{label}`: {e}")))?;
     let mut out = RecordWriter::stdout();
     out.write(&Record::Run(Run::for_tool(crate::TOOL, None)))?;
@@ -121,16 +184,18 @@ pub fn run(args: &Args) -> Result<()> {
         family: args.family.clone(),
         batch_size: s.batch_size,
         steps: s.steps,
-        sgd_lr,
-        adamw_lr,
+        sgd_lr: sgd.lr,
+        adamw_lr: adamw.lr,
+        seeds: sgd.seeds.clone(),
         sgd_losses: g.sgd_losses,
         adamw_losses: g.adamw_losses,
         gap: g.gap,
         ci90: g.ci90,
         steps_ratio: g.steps_ratio,
+        sgd_reached: g.sgd_reached,
         flattened: g.flattened,
         flatten_change: g.flatten_change,
-        interior: sgd_inside && adamw_inside,
+        interior: sgd.interior && adamw.interior,
     }))?;
     Ok(())
 }

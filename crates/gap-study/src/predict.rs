@@ -12,6 +12,7 @@ use rng::{derive_seed, SplitMix};
 use spectra::bootstrap::summarize;
 
 #[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Files of `density` (slq-density, Hessian units: any smoothing),
     /// `gradient` (hvp-dump --gradients) and `classes` (nn-train
@@ -60,10 +61,24 @@ pub fn run(args: &Args) -> Result<()> {
         match line.kind.as_str() {
             "density" => {
                 let d: Density = line.parse()?;
+                if blocks.iter().any(|b: &spectral::BlockRitz| b.block == d.block) {
+                    return Err(Error::invalid(format!(
+                        "{}: a second density of block `{}`",
+                        line.location(),
+                        d.block
+                    )));
+                }
                 blocks.push(checked(line, &args.label, &d.model, spectral::BlockRitz::from_density(&d))?);
             }
             "gradient" => {
                 let g: Gradient = line.parse()?;
+                if grads.iter().any(|h: &Gradient| h.block == g.block) {
+                    return Err(Error::invalid(format!(
+                        "{}: a second gradient of block `{}`",
+                        line.location(),
+                        g.block
+                    )));
+                }
                 grads.push(checked(line, &args.label, &g.model.clone(), g)?);
             }
             _ => {

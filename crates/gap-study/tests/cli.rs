@@ -70,15 +70,21 @@ fn predictors_of_two_blocks_have_their_closed_forms() {
     gap_study(&["predictors", "--label", "m", "--rank", "4", &file], "").fails_with(1, &["block `a`", "rank 4"]);
     // Records of another configuration are refused.
     gap_study(&["predictors", "--label", "other", &file], "").fails_with(1, &["not of --label `other`"]);
+    // The same block twice would count twice: refused.
+    let twice = temp("twice.jsonl", &[density("a", &[&[1.0, 2.0]]), density("a", &[&[1.0, 2.0]])]);
+    gap_study(&["predictors", "--label", "m", &twice], "").fails_with(1, &[":2: a second density of block `a`"]);
 }
 
-/// nn-train records of one run at `lr`: held-out losses at 50 and 100.
-fn nn_run(opt: &str, lr: f64, mid: f64, end: f64, grid: Option<&[f64]>) -> Vec<Value> {
+/// nn-train records of one run of `opt` at `lr` with weights from `seed`:
+/// held-out losses at 50 and 100.
+fn nn_run(opt: &str, lr: f64, seed: u64, mid: f64, end: f64, grid: Option<&[f64]>) -> Vec<Value> {
     let step = |s: u64, l: f64| {
         json!({"type": "step", "model": "m", "optimizer": opt, "lr": lr, "step": s, "epoch": 0,
         "lr_now": lr, "train_loss": l, "grad_norm": 1.0, "heldout_loss": l})
     };
-    let mut v = vec![step(50, mid), step(100, end)];
+    let mut v =
+        vec![json!({"type": "run", "tool": "nn-train", "version": "0", "args": ["--init-seed", seed.to_string()]})];
+    v.extend([step(50, mid), step(100, end)]);
     v.push(json!({"type": "summary", "model": "m", "optimizer": opt, "lr": lr, "steps": 100, "epochs": 1.0,
         "batch_size": 8, "weight_decay": 0.0, "final_heldout_loss": end, "final_train_loss": end}));
     if let Some(g) = grid {
@@ -91,39 +97,43 @@ fn nn_run(opt: &str, lr: f64, mid: f64, end: f64, grid: Option<&[f64]>) -> Vec<V
 }
 
 #[test]
-fn the_gap_pairs_seeds_and_says_whether_adamw_flattened() {
+fn the_gap_pairs_seeds_leaves_the_grid_out_and_says_whether_adamw_flattened() {
     let grid = [0.01, 0.1, 1.0];
-    // SGD: a losing rate in the grid, then the best (0.1): seed 0 ends at 1.5, seed 1 at 1.7.
-    let mut sgd = nn_run("sgd", 1.0, 3.0, 3.0, None);
-    sgd.extend(nn_run("sgd", 0.1, 2.0, 1.5, Some(&grid)));
-    let sgd1 = nn_run("sgd", 0.1, 2.1, 1.7, None);
-    // AdamW: 1.0 at T/2 and 1.0 at T (seed 0), 1.0 and 1.1 (seed 1).
-    let adamw = nn_run("adamw", 0.001, 1.0, 1.0, Some(&[0.0001, 0.001, 0.01]));
-    let adamw1 = nn_run("adamw", 0.001, 1.0, 1.1, None);
-    let (s, s1, a, a1) =
-        (temp("s.jsonl", &sgd), temp("s1.jsonl", &sgd1), temp("a.jsonl", &adamw), temp("a1.jsonl", &adamw1));
-    let out = gap_study(
-        &[
-            "gap",
-            "--family",
-            "f",
-            "--sgd",
-            &s,
-            "--sgd-seed",
-            &s1,
-            "--adamw",
-            &a,
-            "--adamw-seed",
-            &a1,
-            "--tolerance",
-            "0.1",
-        ],
-        "",
-    )
-    .ok();
+    // SGD's grid (seed 0): a losing rate, then the best (0.1), whose own run
+    // (0.2 at the end, luckier than the seeds) is not part of the gap.
+    let mut sgd = nn_run("sgd", 1.0, 0, 3.0, 3.0, None);
+    sgd.extend(nn_run("sgd", 0.1, 0, 2.0, 0.2, Some(&grid)));
+    let (s1, s2) = (nn_run("sgd", 0.1, 1, 2.0, 1.5, None), nn_run("sgd", 0.1, 2, 2.1, 1.7, None));
+    // AdamW: 1.0 at T/2 and 1.0 at T (seed 1), 1.0 and 1.1 (seed 2).
+    let adamw = nn_run("adamw", 0.001, 0, 1.0, 0.9, Some(&[0.0001, 0.001, 0.01]));
+    let (a1, a2) = (nn_run("adamw", 0.001, 1, 1.0, 1.0, None), nn_run("adamw", 0.001, 2, 1.0, 1.1, None));
+    let f = |n: &str, v: &[Value]| temp(n, v);
+    let (s, s1, s2, a, a1, a2) = (
+        f("s.jsonl", &sgd),
+        f("s1.jsonl", &s1),
+        f("s2.jsonl", &s2),
+        f("a.jsonl", &adamw),
+        f("a1.jsonl", &a1),
+        f("a2.jsonl", &a2),
+    );
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["gap", "--family", "f", "--tolerance", "0.1", "--sgd", &s, "--adamw", &a]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v
+    };
+    let run_with = |extra: &[&str]| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        gap_study(&a, "")
+    };
+    let out = run_with(&["--sgd-seed", &s1, "--sgd-seed", &s2, "--adamw-seed", &a1, "--adamw-seed", &a2]).ok();
     let g = &records(&out)[1];
     assert_eq!(g["type"], "gap");
     assert_eq!((g["sgd_lr"].as_f64(), g["adamw_lr"].as_f64()), (Some(0.1), Some(0.001)));
+    assert_eq!(g["seeds"], json!([1, 2]));
     // Differences 0.5 and 0.6: mean 0.55, sd 0.0707..., t(1) = 6.313752.
     assert!((g["gap"].as_f64().unwrap() - 0.55).abs() < 1e-12);
     let half = 6.313752 * (0.005f64).sqrt() / 2f64.sqrt();
@@ -131,7 +141,19 @@ fn the_gap_pairs_seeds_and_says_whether_adamw_flattened() {
     // AdamW's mean: 1.0 at T/2, 1.05 at T: 5% change, within 10%.
     assert_eq!(g["flattened"], true);
     assert!(g["steps_ratio"].is_null(), "SGD never reaches 1.0");
+    assert_eq!(g["sgd_reached"], false);
     assert_eq!(g["interior"], true);
+    // One seed file is not enough; a seed file with the grid's seed, or
+    // SGD's seeds different from AdamW's, are refused.
+    run_with(&["--sgd-seed", &s1, "--adamw-seed", &a1]).fails_with(2, &["at least two"]);
+    let s0 = f("s0.jsonl", &nn_run("sgd", 0.1, 0, 2.0, 1.5, None));
+    run_with(&["--sgd-seed", &s0, "--sgd-seed", &s2, "--adamw-seed", &a1, "--adamw-seed", &a2])
+        .fails_with(1, &["--init-seed 0 is already used"]);
+    run_with(&["--sgd-seed", &s1, "--sgd-seed", &s2, "--adamw-seed", &a1, "--adamw-seed", &a1])
+        .fails_with(1, &["--init-seed 1 is already used"]);
+    // An AdamW run given as SGD's seed is refused.
+    run_with(&["--sgd-seed", &s1, "--sgd-seed", &a2, "--adamw-seed", &a1, "--adamw-seed", &a2])
+        .fails_with(1, &["no `summary` record of a sgd run"]);
 }
 
 #[test]
@@ -142,8 +164,8 @@ fn association_of_a_perfect_ranking() {
         lines.push(json!({"type": "predictor", "model": m, "predictor": "p", "value": v, "ci90": [v, v]}));
         lines.push(json!({"type": "predictor", "model": m, "predictor": "q", "value": -v * v}));
         lines.push(json!({"type": "gap", "model": m, "family": fam, "batch_size": 8, "steps": 100, "sgd_lr": 0.1,
-            "adamw_lr": 0.001, "sgd_losses": [1.0], "adamw_losses": [1.0], "gap": 10.0 * v, "ci90": [0.0, 1.0],
-            "steps_ratio": null, "flattened": true, "flatten_change": 0.0, "interior": true}));
+            "adamw_lr": 0.001, "seeds": [1, 2], "sgd_losses": [1.0], "adamw_losses": [1.0], "gap": 10.0 * v, "ci90": [0.0, 1.0],
+            "steps_ratio": null, "sgd_reached": false, "flattened": true, "flatten_change": 0.0, "interior": true}));
     }
     let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
     let out = gap_study(&["associate", "--bootstrap", "50"], &text).ok();
@@ -154,6 +176,12 @@ fn association_of_a_perfect_ranking() {
     assert_eq!((q["spearman"].as_f64(), q["kendall"].as_f64()), (Some(-1.0), Some(-1.0)));
     // Families x and y have one pair each, both ordered right.
     assert_eq!((p["lofo_concordance"].as_f64(), p["lofo_pairs"].as_u64()), (Some(1.0), Some(2)));
-    // The steps ratio is null everywhere: nothing to associate.
-    gap_study(&["associate", "--target", "steps-ratio"], &text).fails_with(1, &["need at least 3"]);
+    // SGD never reached AdamW's loss anywhere: every target infinite, all tied, rho undefined.
+    let out = gap_study(&["associate", "--target", "steps-ratio", "--bootstrap", "20"], &text).ok();
+    let p = records(&out).into_iter().find(|r| r["predictor"] == "p").unwrap();
+    assert!(p["spearman"].is_null() && p["spearman_ci90"].is_null(), "{p}");
+    assert_eq!((p["never"].as_u64(), p["replicates"].as_u64()), (Some(5), Some(0)));
+    // A predictor given twice for one configuration is refused, naming the line.
+    let twice = format!("{text}{}\n", lines[0]);
+    gap_study(&["associate"], &twice).fails_with(1, &["stdin:16", "a second `p` predictor of `a`"]);
 }

@@ -228,9 +228,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["resume", "shard"])]
     pub gradients: bool,
 
-    /// --gradients: equal parts the Hessian batch is cut into.
-    #[arg(long, default_value_t = 8, value_name = "K", requires = "gradients")]
-    pub gradient_parts: usize,
+    /// --gradients: equal parts the Hessian batch is cut into (at least the
+    /// --micro-batch count, so no part holds more examples than a micro-batch).
+    /// With --bn batch each part would be normalized by its own statistics,
+    /// not the batch's: 1 is the only count allowed there.
+    #[arg(long, default_value_t = 8, value_name = "K", requires = "gradients",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub gradient_parts: u32,
 
     // --- TorchScript: a user's own module (kept together for merges) ---
     /// Load a TorchScript module (`torch.jit.save` of a traced or scripted

@@ -39,6 +39,12 @@ fn run(args: &Args) -> Result<()> {
     if args.steps == 0 {
         return Err(Error::usage("--steps must be at least 1"));
     }
+    if args.gradients && args.gradient_parts > 1 && args.bn == Some(nets::layers::BnMode::Batch) {
+        return Err(Error::usage(
+            "--gradients with --bn batch: each of the --gradient-parts would be normalized by its own \
+             statistics, not the batch's; give --gradient-parts 1",
+        ));
+    }
     if args.memory.is_nan() || args.memory <= 0.0 {
         return Err(Error::usage("--memory must be positive"));
     }
@@ -186,10 +192,8 @@ fn choose_blocks(args: &Args, candidates: &[Block]) -> Result<Option<Vec<Block>>
 
 /// Each block's gradient on `batch`, from `parts` equal parts of it.
 fn gradients(net: &dyn Net, blocks: &[Block], batch: HessianBatch, parts: usize, label: &str) -> Result<Vec<Gradient>> {
-    if parts == 0 {
-        return Err(Error::usage("--gradient-parts must be at least 1"));
-    }
-    let batch = batch.in_parts(parts);
+    // Never larger parts than the micro-batches the size checks allowed.
+    let batch = batch.in_parts(parts.max(batch.count()));
     let weights: Vec<f64> = (0..batch.count()).map(|k| batch.weight(k)).collect();
     let mut records = Vec::with_capacity(blocks.len());
     for block in blocks {
@@ -310,7 +314,7 @@ fn dump(
         output::open(args.output.as_deref(), args.resume, &run, &expected)?;
     let items = &items[done..];
     if args.gradients {
-        for record in gradients(net, blocks, batch, args.gradient_parts, label)? {
+        for record in gradients(net, blocks, batch, args.gradient_parts as usize, label)? {
             out.write(&Record::Gradient(record))?;
         }
     }

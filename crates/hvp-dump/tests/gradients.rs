@@ -73,7 +73,7 @@ fn gradient_norms_agree_however_the_batch_is_cut() {
 }
 
 #[test]
-fn gradients_refuse_resume_and_zero_parts() {
+fn gradients_refuse_resume_zero_parts_and_parts_under_batch_statistics() {
     let mut args: Vec<&str> = TINY.to_vec();
     args.extend(["-o", "/tmp/never-written.jsonl", "--resume"]);
     let out = hvp_dump(&args);
@@ -81,7 +81,8 @@ fn gradients_refuse_resume_and_zero_parts() {
     assert!(out.stderr.contains("--gradients") || out.stderr.contains("--resume"), "{}", out.stderr);
     let mut args: Vec<&str> = TINY.to_vec();
     args.extend(["--gradient-parts", "0"]);
-    let out = hvp_dump(&args);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("--gradient-parts must be at least 1"), "{}", out.stderr);
+    hvp_dump(&args).fails_with(2, &["--gradient-parts", "0 is not in 1.."]);
+    // Batch statistics would normalize each part by itself: only one part.
+    let bn = ["--model", "resnet18-narrow", "--bn", "batch", "--data", "synthetic", "--gradients"];
+    hvp_dump(&bn).fails_with(2, &["--bn batch", "--gradient-parts 1"]);
 }

@@ -254,8 +254,11 @@ fn run(args: &Args) -> Result<()> {
                     // A non-finite held-out loss (the run diverged there) is left out: no record holds NaN.
                     heldout_loss: s.heldout.map(|h| h.loss).filter(|l| l.is_finite()),
                     heldout_accuracy: s.heldout.filter(|h| h.loss.is_finite()).and_then(|h| h.accuracy),
-                    heldout_accuracy_frequent_half: s.heldout.and_then(|h| h.frequent_accuracy),
-                    heldout_accuracy_rare_half: s.heldout.and_then(|h| h.rare_accuracy),
+                    heldout_accuracy_frequent_half: s
+                        .heldout
+                        .filter(|h| h.loss.is_finite())
+                        .and_then(|h| h.frequent_accuracy),
+                    heldout_accuracy_rare_half: s.heldout.filter(|h| h.loss.is_finite()).and_then(|h| h.rare_accuracy),
                 }))
                 .map_err(|e| Stop::Tool(e.into()))
             }

@@ -64,6 +64,9 @@ pub struct GapEstimate {
     pub gap: f64,
     pub ci90: [f64; 2],
     pub steps_ratio: Option<f64>,
+    /// Whether SGD reached AdamW's mean loss at T/2 (median over seeds)
+    /// within T: when not, the ratio is infinite, not unknown.
+    pub sgd_reached: bool,
     pub flattened: bool,
     pub flatten_change: f64,
 }
@@ -88,7 +91,10 @@ pub fn estimate(sgd: &[Curve], adamw: &[Curve], steps: u64, tolerance: f64) -> R
                 Some((t, _)) if t != steps => {
                     Err(Error::undefined(format!("{who}, seed {s}: last evaluation at update {t}, not {steps}")))
                 }
-                _ => Err(Error::undefined(format!("{who}, seed {s}: no finite held-out loss at the end (diverged?)"))),
+                Some(_) => {
+                    Err(Error::undefined(format!("{who}, seed {s}: the held-out loss at the end is not finite")))
+                }
+                None => Err(Error::undefined(format!("{who}, seed {s}: no held-out evaluation at all"))),
             })
             .collect()
     };
@@ -111,7 +117,8 @@ pub fn estimate(sgd: &[Curve], adamw: &[Curve], steps: u64, tolerance: f64) -> R
         let m = median(runs.iter().map(|c| c.first_reaching(mid_mean).map_or(f64::INFINITY, |s| s as f64)).collect())?;
         m.is_finite().then_some(m)
     };
-    let steps_ratio = match (reach(sgd), reach(adamw)) {
+    let sgd_reach = reach(sgd);
+    let steps_ratio = match (sgd_reach, reach(adamw)) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
     };
@@ -121,6 +128,7 @@ pub fn estimate(sgd: &[Curve], adamw: &[Curve], steps: u64, tolerance: f64) -> R
         gap,
         ci90,
         steps_ratio,
+        sgd_reached: sgd_reach.is_some(),
         flattened: flatten_change <= tolerance,
         flatten_change,
     })
@@ -146,7 +154,7 @@ mod tests {
         // AdamW: 1.0 at T/2, 1.1 at T on average: 10% change, within 20%.
         assert!((g.flatten_change - 0.1).abs() < 1e-12 && g.flattened);
         // AdamW reaches 1.0 at update 50 in every seed; SGD never does.
-        assert_eq!(g.steps_ratio, None);
+        assert_eq!((g.steps_ratio, g.sgd_reached), (None, false));
     }
 
     #[test]
@@ -160,6 +168,6 @@ mod tests {
         let e = estimate(&sgd, &adamw, 200, 0.02).unwrap_err().to_string();
         assert!(e.contains("not 200"), "{e}");
         let nan = [curve(&[(50, 1.5), (100, f64::NAN)])];
-        assert!(estimate(&nan, &adamw, 100, 0.02).unwrap_err().to_string().contains("diverged"));
+        assert!(estimate(&nan, &adamw, 100, 0.02).unwrap_err().to_string().contains("not finite"));
     }
 }

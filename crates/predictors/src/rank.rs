@@ -43,27 +43,37 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     pearson(&average_ranks(x), &average_ranks(y))
 }
 
+/// The order of two values, -0 equal to 0 (as `==` says; `total_cmp` does not).
+pub(crate) fn order(a: f64, b: f64) -> std::cmp::Ordering {
+    a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal)
+}
+
 /// Kendall's tau-b: (concordant - discordant) / sqrt((n0 - tx)(n0 - ty)),
 /// n0 the pairs, tx and ty the pairs tied in x and in y. NaN when either
-/// side is constant or n < 2.
+/// side is constant or n < 2. Values are compared by their order, so
+/// infinities take part (ranked beyond every finite value); NaN is not data.
 pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
     assert_eq!(x.len(), y.len(), "kendall: paired samples");
     let n = x.len();
     let (mut c, mut d, mut tx, mut ty, mut pairs) = (0i64, 0i64, 0i64, 0i64, 0i64);
+    // Orders compared, not differences: infinite values (a target never
+    // reached) rank above every finite one, and nothing underflows.
     for i in 0..n {
         for j in i + 1..n {
             pairs += 1;
-            let (dx, dy) = (x[i] - x[j], y[i] - y[j]);
-            if dx == 0.0 {
+            let (ox, oy) = (order(x[i], x[j]), order(y[i], y[j]));
+            if ox.is_eq() {
                 tx += 1;
             }
-            if dy == 0.0 {
+            if oy.is_eq() {
                 ty += 1;
             }
-            if dx * dy > 0.0 {
-                c += 1;
-            } else if dx * dy < 0.0 {
-                d += 1;
+            if !ox.is_eq() && !oy.is_eq() {
+                if ox == oy {
+                    c += 1;
+                } else {
+                    d += 1;
+                }
             }
         }
     }
@@ -81,6 +91,17 @@ mod tests {
     #[test]
     fn ties_share_their_average_rank() {
         assert_eq!(average_ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+    }
+
+    #[test]
+    fn infinities_rank_beyond_every_finite_value() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let y = [0.5, 2.0, f64::INFINITY, f64::INFINITY];
+        // Ranks of y: 1, 2, 3.5, 3.5: as if both infinities were one large value.
+        let finite = [0.5, 2.0, 1e300, 1e300];
+        assert_eq!(spearman(&x, &y), spearman(&x, &finite));
+        assert_eq!(kendall_tau_b(&x, &y), kendall_tau_b(&x, &finite));
+        assert!(kendall_tau_b(&x, &y) > 0.9);
     }
 
     #[test]

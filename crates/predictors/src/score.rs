@@ -4,7 +4,7 @@
 use rng::SplitMix;
 use spectra::bootstrap::summarize;
 
-use crate::rank::{kendall_tau_b, spearman};
+use crate::rank::{kendall_tau_b, order, spearman};
 
 /// A correlation and its 90% percentile interval over bootstrap resamples
 /// of the configurations (resamples on which it is undefined, all values
@@ -16,8 +16,9 @@ pub struct Interval {
 }
 
 /// Spearman's rho and Kendall's tau-b of `x` against `y`, each with a 90%
-/// interval from `replicates` resamples of the (x, y) pairs drawn with `rng`.
-pub fn associations(x: &[f64], y: &[f64], replicates: usize, rng: &mut SplitMix) -> (Interval, Interval) {
+/// interval from `replicates` resamples of the (x, y) pairs drawn with `rng`,
+/// and how many resamples had both defined (the others are left out).
+pub fn associations(x: &[f64], y: &[f64], replicates: usize, rng: &mut SplitMix) -> (Interval, Interval, usize) {
     let n = x.len();
     let (mut rhos, mut taus) = (Vec::with_capacity(replicates), Vec::with_capacity(replicates));
     for _ in 0..replicates {
@@ -25,16 +26,16 @@ pub fn associations(x: &[f64], y: &[f64], replicates: usize, rng: &mut SplitMix)
         let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
         let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
         let (r, t) = (spearman(&xs, &ys), kendall_tau_b(&xs, &ys));
-        if r.is_finite() {
+        if r.is_finite() && t.is_finite() {
             rhos.push(r);
-        }
-        if t.is_finite() {
             taus.push(t);
         }
     }
+    let used = rhos.len();
     (
         Interval { value: spearman(x, y), ci90: summarize(&rhos).1 },
         Interval { value: kendall_tau_b(x, y), ci90: summarize(&taus).1 },
+        used,
     )
 }
 
@@ -63,12 +64,12 @@ pub fn leave_one_family_out(x: &[f64], y: &[f64], family: &[&str]) -> (Option<f6
         }
         for (a, &i) in inside.iter().enumerate() {
             for &j in &inside[a + 1..] {
-                let (dx, dy) = (x[i] - x[j], y[i] - y[j]);
-                if dx == 0.0 || dy == 0.0 {
+                let (ox, oy) = (order(x[i], x[j]), order(y[i], y[j]));
+                if ox.is_eq() || oy.is_eq() {
                     continue;
                 }
                 pairs += 1;
-                if sign * dx * dy > 0.0 {
+                if (ox == oy) == (sign > 0.0) {
                     right += 1;
                 }
             }
@@ -100,7 +101,8 @@ mod tests {
     fn bootstrap_interval_brackets_a_clear_association() {
         let x: Vec<f64> = (0..30).map(f64::from).collect();
         let y: Vec<f64> = x.iter().map(|v| v + if (*v as i64) % 3 == 0 { 5.0 } else { 0.0 }).collect();
-        let (rho, tau) = associations(&x, &y, 200, &mut SplitMix::new(1));
+        let (rho, tau, used) = associations(&x, &y, 200, &mut SplitMix::new(1));
+        assert_eq!(used, 200);
         assert!(rho.ci90[0] <= rho.value && rho.value <= rho.ci90[1], "{rho:?}");
         assert!(tau.ci90[0] <= tau.value && tau.value <= tau.ci90[1], "{tau:?}");
         assert!(rho.ci90[0] > 0.8, "{rho:?}");

@@ -559,7 +559,10 @@ pub struct Gap {
     pub steps: u64,
     pub sgd_lr: f64,
     pub adamw_lr: f64,
-    /// Final held-out losses per seed, in seed order.
+    /// The seeds (--init-seed and --seed) of the runs compared; the grid's
+    /// own run, which chose the rate, is not among them.
+    pub seeds: Vec<u64>,
+    /// Final held-out losses, one per seed of `seeds`.
     pub sgd_losses: Vec<f64>,
     pub adamw_losses: Vec<f64>,
     /// Mean over seeds of SGD's final held-out loss minus AdamW's, and a
@@ -570,6 +573,9 @@ pub struct Gap {
     /// steps AdamW needs (medians over seeds; None: SGD never reached it).
     #[serde(default)]
     pub steps_ratio: Option<f64>,
+    /// Whether SGD reached that loss at all within the budget (when not,
+    /// `steps_ratio` is null and the ratio is infinite, not unknown).
+    pub sgd_reached: bool,
     /// Whether AdamW's held-out loss had flattened: its mean at T within
     /// the tolerance of its mean at T/2.
     pub flattened: bool,
@@ -584,13 +590,19 @@ pub struct Association {
     pub predictor: String,
     /// Configurations with both a value and a gap.
     pub n: u64,
-    pub spearman: f64,
-    pub spearman_ci90: [f64; 2],
-    pub kendall: f64,
-    pub kendall_ci90: [f64; 2],
+    /// None where undefined (every value of one side tied).
+    pub spearman: Option<f64>,
+    pub spearman_ci90: Option<[f64; 2]>,
+    pub kendall: Option<f64>,
+    pub kendall_ci90: Option<[f64; 2]>,
     /// Leave one family out: the sign learnt from the other families, the
     /// share of the held-out family's pairs ordered as their gaps are.
     pub lofo_concordance: Option<f64>,
     pub lofo_pairs: u64,
+    /// Bootstrap replicates on which both correlations were defined.
     pub replicates: u64,
+    /// Configurations whose target is infinite (`steps-ratio`: SGD never
+    /// reached AdamW's loss at T/2), ranked above every finite one.
+    #[serde(default)]
+    pub never: u64,
 }
