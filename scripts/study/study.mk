@@ -144,10 +144,13 @@ $$(STUDY)/train/%-tune-$(1).jsonl: | $$(STUDY_BUILD)
 	$$(call strain,$$*,$(1)) --lr-grid $$(call sgrid,$(1)) --extend-grid $$(STUDY_EXTEND) \
 	  --init-seed 0 --seed 0 --class-counts > $$@.part && mv $$@.part $$@
 endef
-# LABEL-OPT-sN: OPT at the best rate of its grid, weights and batch order from seed N.
+# LABEL-OPT-sN: OPT at the best rate of its grid, weights and batch order
+# from seed N. The grid is an order-only prerequisite: a run is redone when
+# its file is missing, not when the (deterministic) grid's file is newer,
+# as it is after copying kept jobs into place.
 define study_seed
-$$(STUDY)/train/%-$(1)-s$(2).jsonl: $$(STUDY)/train/%-tune-$(1).jsonl | $$(STUDY_BUILD)
-	$$(call strain,$$*,$(1)) --lr $$$$(jq -r 'select(.type=="best") | .lr' $$<) \
+$$(STUDY)/train/%-$(1)-s$(2).jsonl: | $$(STUDY)/train/%-tune-$(1).jsonl $$(STUDY_BUILD)
+	$$(call strain,$$*,$(1)) --lr $$$$(jq -r 'select(.type=="best") | .lr' $$(STUDY)/train/$$*-tune-$(1).jsonl) \
 	  --init-seed $(2) --seed $(2) > $$@.part && mv $$@.part $$@
 endef
 $(foreach o,sgd adamw,$(eval $(call study_tune,$(o)))$(foreach s,$(STUDY_SEEDS),$(eval $(call study_seed,$(o),$(s)))))
