@@ -9,6 +9,10 @@
 //! runs on a rayon pool: [`Options::threads`] sets its size. Every
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
+//! Partial reorthogonalization ([`Reorth::Partial`]) runs the same sweep
+//! only at the steps where Simon's estimate of the loss of orthogonality,
+//! scaled by the operator's precision ([`Options::operator_eps`]), passes
+//! its threshold (src/partial.rs says why, and against which vectors).
 //!
 //! The basis is stored in f64 or, for half the memory, in f32
 //! ([`BasisPrecision`]), whole or only its first vectors ([`BasisKept`]);
