@@ -96,9 +96,19 @@ pub struct Args {
     #[arg(long, default_value = "gaussian")]
     pub probe_dist: Probe,
 
-    /// Reorthogonalization: `full` (default) or `none`.
+    /// Reorthogonalization: `full` (default: against the whole basis at
+    /// every step), `partial` (only at the steps where Simon's estimate of
+    /// the loss of orthogonality passes --reorth-threshold, against the
+    /// whole basis; memory as full) or `none`.
     #[arg(long, default_value = "full")]
     pub reorth: Reorth,
+
+    /// With --reorth partial: reorthogonalize when the estimated |q_j^T q_k|
+    /// passes this. Default: sqrt of the network dtype's epsilon (3.5e-4 for
+    /// f32, whose Hessian-vector products are accurate only to f32; 1.5e-8
+    /// for f64). In (0, 1).
+    #[arg(long)]
+    pub reorth_threshold: Option<f64>,
 
     /// Memory budget for the Lanczos basis, in GiB, met for every block:
     /// full reorthogonalization with an f64 basis (steps x size x 8 bytes)

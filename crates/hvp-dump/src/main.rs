@@ -48,6 +48,14 @@ fn run(args: &Args) -> Result<()> {
     if args.memory.is_nan() || args.memory <= 0.0 {
         return Err(Error::usage("--memory must be positive"));
     }
+    if let Some(t) = args.reorth_threshold {
+        if !(t > 0.0 && t < 1.0) {
+            return Err(Error::usage(format!("--reorth-threshold {t} is not in (0, 1)")));
+        }
+        if args.reorth != lanczos::Reorth::Partial {
+            return Err(Error::usage("--reorth-threshold applies to --reorth partial only"));
+        }
+    }
     // A budget the machine cannot hold would let a basis through to an
     // allocation abort; one within it (or the default) is still checked
     // per block against the memory available (dump).
@@ -232,6 +240,14 @@ fn dump(
     let lopts = Options {
         steps: args.steps,
         reorth: args.reorth,
+        // The Hessian-vector products are as precise as the network's dtype.
+        operator_eps: match kind {
+            tch::Kind::Double => f64::EPSILON,
+            tch::Kind::Half => 2f64.powi(-10),
+            tch::Kind::BFloat16 => 2f64.powi(-7),
+            _ => f32::EPSILON as f64,
+        },
+        partial_threshold: args.reorth_threshold,
         threads: args.threads,
         basis_budget_gib: Some(args.memory),
         basis_dir: args.basis_dir.clone(),
@@ -260,9 +276,7 @@ fn dump(
         let chosen = lanczos::within_budget(&lopts, d, args.memory);
         let kept = chosen.basis_kept(d);
         // With --basis-dir the disk basis replaces the ladder: never a smaller one.
-        if args.basis_dir.is_some()
-            && args.reorth == lanczos::Reorth::Full
-            && !matches!(kept.name().as_str(), "f64" | "f64-disk")
+        if args.basis_dir.is_some() && args.reorth.keeps_basis() && !matches!(kept.name().as_str(), "f64" | "f64-disk")
         {
             let row = lanczos::BasisMemory::of_run(&Options { basis_on_disk: true, ..lopts.clone() }, d)
                 .map_or(0.0, |m| m.bytes());
@@ -343,7 +357,8 @@ fn dump(
                 alpha: t.alpha,
                 beta: t.beta,
                 breakdown: t.breakdown,
-                reorth: Some(t.basis.reorth().name().to_string()),
+                reorth: Some(t.reorth.name().to_string()),
+                reorth_steps: (t.reorth == lanczos::Reorth::Partial).then_some(t.reorth_steps as u64),
                 basis: Some(t.basis.name().to_string()),
             }))?,
         }

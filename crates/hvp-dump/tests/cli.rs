@@ -585,3 +585,25 @@ fn save_batch_writes_the_examples_used() {
 
 const TINY_GPT: &[&str] =
     &["--model", "gpt2-small", "--batch-size", "3", "--block", "wpe", "--steps", "2", "--probes", "1"];
+
+#[test]
+fn reorth_partial_is_recorded_with_the_steps_it_reorthogonalized() {
+    let dump = |more: &[&str]| {
+        let base = with(TINY, &["--block", "wte", "--probes", "1", "--steps", "40"]);
+        records(&ok(&with(&base, more))).pop().unwrap()
+    };
+    let full = dump(&[]);
+    let partial = dump(&["--reorth", "partial"]);
+    let loose = dump(&["--reorth", "partial", "--reorth-threshold", "0.5"]);
+    assert_eq!((full["reorth"].as_str(), full.get("reorth_steps")), (Some("full"), None));
+    assert_eq!((partial["reorth"].as_str(), partial["basis"].as_str()), (Some("partial"), Some("f64")));
+    let steps = |r: &Value| r["reorth_steps"].as_u64().unwrap();
+    let done = partial["steps_done"].as_u64().unwrap();
+    assert!(steps(&partial) < done, "{} of {}", steps(&partial), done - 1);
+    // A looser threshold reorthogonalizes no more often.
+    assert!(steps(&loose) <= steps(&partial), "{} > {}", steps(&loose), steps(&partial));
+    // Nothing to reorthogonalize before the first step: the first alpha is full's.
+    assert_eq!(partial["alpha"][0], full["alpha"][0]);
+    fails(&with(TINY, &["--reorth", "partial", "--reorth-threshold", "0"]), 2, &["--reorth-threshold"]);
+    fails(&with(TINY, &["--reorth-threshold", "1e-4"]), 2, &["--reorth partial"]);
+}

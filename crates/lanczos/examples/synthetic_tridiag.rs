@@ -88,6 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     beta: t.beta,
                     breakdown: t.breakdown,
                     reorth: Some("full".into()),
+                    reorth_steps: None,
                     basis: None,
                 });
                 lines.push(serde_json::to_string(&rec).expect("serializes"));

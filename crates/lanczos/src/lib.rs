@@ -9,6 +9,10 @@
 //! runs on a rayon pool: [`Options::threads`] sets its size. Every
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
+//! Partial reorthogonalization ([`Reorth::Partial`]) runs the same sweep
+//! only at the steps where Simon's estimate of the loss of orthogonality,
+//! scaled by the operator's precision ([`Options::operator_eps`]), passes
+//! its threshold (src/partial.rs says why, and against which vectors).
 //!
 //! The basis is stored in f64 or, for half the memory, in f32
 //! ([`BasisPrecision`]), whole or only its first vectors ([`BasisKept`]);
@@ -31,6 +35,7 @@ mod disk;
 mod kernels;
 mod memory;
 mod operator;
+mod partial;
 mod probe;
 mod reorth;
 
@@ -38,6 +43,7 @@ use disk::DiskBasis;
 use kernels::{axpy, dot, norm};
 pub use memory::{within_budget, BasisMemory, GIB};
 pub use operator::{DenseSymmetric, Diagonal, SymmetricOperator};
+use partial::Omega;
 pub use probe::Probe;
 use reorth::Basis;
 
@@ -49,6 +55,15 @@ pub enum Reorth {
     /// "twice is enough"): the Ritz values carry no spurious copies. Memory:
     /// steps x dim x 8 bytes.
     Full,
+    /// Simon's partial reorthogonalization: the loss of orthogonality is
+    /// estimated at every step from alpha and beta alone (O(steps) work),
+    /// and the new vector is orthogonalized, against the basis vectors it
+    /// has lost orthogonality to, only when the estimate passes
+    /// [`Options::partial_threshold`] (and again at the step after). The
+    /// basis stays semi-orthogonal, which keeps the Ritz values and the
+    /// Gauss rule those of an orthogonal basis to the operator's precision.
+    /// Memory as `Full`.
+    Partial,
     /// The plain three-term recurrence: two vectors of memory, but converged
     /// Ritz values reappear as spurious copies after loss of orthogonality.
     None,
@@ -58,8 +73,14 @@ impl Reorth {
     pub fn name(self) -> &'static str {
         match self {
             Reorth::Full => "full",
+            Reorth::Partial => "partial",
             Reorth::None => "none",
         }
+    }
+
+    /// Whether the strategy keeps a basis.
+    pub fn keeps_basis(self) -> bool {
+        !matches!(self, Reorth::None)
     }
 }
 
@@ -96,8 +117,9 @@ impl std::str::FromStr for Reorth {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "full" => Ok(Reorth::Full),
+            "partial" => Ok(Reorth::Partial),
             "none" => Ok(Reorth::None),
-            _ => Err(format!("unknown reorthogonalization `{s}` (expected `full` or `none`)")),
+            _ => Err(format!("unknown reorthogonalization `{s}` (expected `full`, `partial` or `none`)")),
         }
     }
 }
@@ -108,7 +130,18 @@ pub struct Options {
     /// Maximum number of steps m (capped at the operator's dimension).
     pub steps: usize,
     pub reorth: Reorth,
-    /// Storage of the basis when `reorth` is [`Reorth::Full`].
+    /// The relative precision of the operator's products: f64's epsilon
+    /// for an operator computed in f64, f32's (1.2e-7) for one computed in
+    /// f32, whose products are accurate only to that. It scales partial
+    /// reorthogonalization's estimate of the loss of orthogonality and sets
+    /// its default threshold.
+    pub operator_eps: f64,
+    /// [`Reorth::Partial`] orthogonalizes when the estimated |q_j^T q_k|
+    /// passes this (None: sqrt(`operator_eps`), the semi-orthogonality that
+    /// keeps the Ritz values as accurate as the operator allows), against
+    /// the q_k whose estimate passed its 3/2 power.
+    pub partial_threshold: Option<f64>,
+    /// Storage of the basis when `reorth` keeps one.
     pub basis: BasisPrecision,
     /// Keep only the first so many Lanczos vectors for reorthogonalization
     /// (None: all of them). See [`BasisKept::First`].
@@ -137,6 +170,8 @@ impl Default for Options {
         Options {
             steps: 100,
             reorth: Reorth::Full,
+            operator_eps: f64::EPSILON,
+            partial_threshold: None,
             basis: BasisPrecision::F64,
             basis_rows: None,
             basis_budget_gib: None,
@@ -153,12 +188,41 @@ impl Options {
     /// reorthogonalization.
     pub fn basis_kept(&self, dim: usize) -> BasisKept {
         let steps = self.steps.min(dim).max(1);
-        match (self.reorth, self.basis_rows) {
-            (Reorth::None, _) | (Reorth::Full, Some(0)) => BasisKept::None,
-            (Reorth::Full, None) if self.basis_on_disk && self.basis_dir.is_some() => BasisKept::Disk,
-            (Reorth::Full, Some(rows)) if rows < steps => BasisKept::First(self.basis, rows),
-            (Reorth::Full, _) => BasisKept::Full(self.basis),
+        match (self.reorth.keeps_basis(), self.basis_rows) {
+            (false, _) | (true, Some(0)) => BasisKept::None,
+            (true, None) if self.basis_on_disk && self.basis_dir.is_some() => BasisKept::Disk,
+            (true, Some(rows)) if rows < steps => BasisKept::First(self.basis, rows),
+            (true, _) => BasisKept::Full(self.basis),
         }
+    }
+
+    /// The strategy a run on dimension `dim` follows: `reorth` while the
+    /// whole basis is kept, else none (the first vectors of
+    /// [`BasisKept::First`] are always orthogonalized against, the rest of
+    /// the recurrence runs without reorthogonalization).
+    pub fn reorth_run(&self, dim: usize) -> Reorth {
+        match self.basis_kept(dim) {
+            BasisKept::Full(_) | BasisKept::Disk => self.reorth,
+            BasisKept::First(..) | BasisKept::None => Reorth::None,
+        }
+    }
+
+    /// Partial reorthogonalization's threshold: the one set, else
+    /// sqrt(`operator_eps`).
+    pub fn partial_threshold(&self) -> f64 {
+        self.partial_threshold.unwrap_or(self.operator_eps.sqrt())
+    }
+
+    /// Why these options cannot run, if they cannot.
+    fn check(&self) -> Result<(), String> {
+        if !(self.operator_eps > 0.0 && self.operator_eps < 1.0) {
+            return Err(format!("operator precision {} is not in (0, 1)", self.operator_eps));
+        }
+        let t = self.partial_threshold();
+        if !(t > 0.0 && t < 1.0) {
+            return Err(format!("partial reorthogonalization threshold {t} is not in (0, 1)"));
+        }
+        Ok(())
     }
 }
 
@@ -192,7 +256,8 @@ impl BasisKept {
         }
     }
 
-    /// `full` when every vector is kept, else `none` (the `reorth` field).
+    /// `full` when every vector is kept, else `none`. (A run's strategy is
+    /// [`Tridiagonal::reorth`]: this is what a basis allows.)
     pub fn reorth(self) -> Reorth {
         match self {
             BasisKept::Full(_) | BasisKept::Disk => Reorth::Full,
@@ -210,6 +275,14 @@ pub struct Tridiagonal {
     pub breakdown: bool,
     /// What the run kept for reorthogonalization.
     pub basis: BasisKept,
+    /// The strategy that ran (see [`Options::reorth_run`]).
+    pub reorth: Reorth,
+    /// Steps whose new Lanczos vector was orthogonalized against stored
+    /// ones: every step that produced a vector with `Full` (steps - 1, or
+    /// steps at a breakdown), those the estimate chose with `Partial`, and
+    /// 0 without a basis (with [`BasisKept::First`], every step, against
+    /// the first vectors).
+    pub reorth_steps: usize,
 }
 
 /// Why a run could not complete.
@@ -217,6 +290,8 @@ pub struct Tridiagonal {
 pub enum LanczosError<E> {
     /// The start vector is zero, empty, or of the wrong length.
     BadStart(String),
+    /// An option is out of its range.
+    BadOptions(String),
     /// The operator failed (e.g. a non-finite Hessian-vector product).
     Operator { step: usize, error: E },
     /// The operator returned a non-finite vector.
@@ -229,6 +304,7 @@ impl<E: std::fmt::Display> std::fmt::Display for LanczosError<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LanczosError::BadStart(m) => write!(f, "bad start vector: {m}"),
+            LanczosError::BadOptions(m) => write!(f, "bad Lanczos options: {m}"),
             LanczosError::Operator { step, error } => write!(f, "matvec failed at Lanczos step {step}: {error}"),
             LanczosError::NonFinite { step } => write!(f, "matvec returned NaN or Inf at Lanczos step {step}"),
             LanczosError::Basis { step, error } => write!(f, "at Lanczos step {step}: {error}"),
@@ -290,25 +366,27 @@ impl Store {
         })
     }
 
-    /// Stores `q` (while there is room), then orthogonalizes `w` against
-    /// every stored vector.
-    fn push_and_orthogonalize(&mut self, q: &[f64], w: &mut [f64], scratch: &mut Vec<f64>) -> std::io::Result<()> {
+    /// Stores `q` (while there is room).
+    fn push(&mut self, q: &[f64]) -> std::io::Result<()> {
         match self {
             Store::None => {}
-            Store::F64(b) => {
-                b.push(q);
-                b.orthogonalize(w, scratch);
-            }
-            Store::F32(b) => {
-                b.push(q);
-                b.orthogonalize(w, scratch);
-            }
-            Store::Disk(b) => {
-                b.push(q)?;
-                b.orthogonalize(w, scratch)?;
-            }
+            Store::F64(b) => b.push(q),
+            Store::F32(b) => b.push(q),
+            Store::Disk(b) => b.push(q)?,
         }
         Ok(())
+    }
+
+    /// Orthogonalizes `w` against every stored vector; whether anything
+    /// is stored to orthogonalize against.
+    fn orthogonalize(&mut self, w: &mut [f64], scratch: &mut Vec<f64>) -> std::io::Result<bool> {
+        match self {
+            Store::None => return Ok(false),
+            Store::F64(b) => b.orthogonalize(w, scratch),
+            Store::F32(b) => b.orthogonalize(w, scratch),
+            Store::Disk(b) => b.orthogonalize(w, scratch)?,
+        }
+        Ok(true)
     }
 
     /// Bytes the store has allocated.
@@ -352,8 +430,18 @@ fn run<O: SymmetricOperator>(
         }
         None => opts,
     };
+    opts.check().map_err(LanczosError::BadOptions)?;
     let kept = opts.basis_kept(n);
+    let strategy = opts.reorth_run(n);
     let m = opts.steps.min(n).max(1);
+    // An f32 basis leaves the vectors orthogonal only to f32's precision.
+    let basis_eps = match kept {
+        BasisKept::Full(BasisPrecision::F32) => f32::EPSILON as f64,
+        _ => 0.0,
+    };
+    let mut omega = (strategy == Reorth::Partial)
+        .then(|| Omega::new(opts.operator_eps, opts.partial_threshold(), opts.operator_eps.max(basis_eps), m));
+    let mut reorth_steps = 0;
     let mut q: Vec<f64> = start.iter().map(|x| x / s).collect();
     let mut q_prev: Vec<f64> = vec![0.0; n];
     let mut basis =
@@ -380,16 +468,31 @@ fn run<O: SymmetricOperator>(
             axpy(-beta[j - 1], &q_prev, &mut w);
         }
         alpha.push(a);
-        match &pool {
-            Some(pool) => pool.install(|| basis.push_and_orthogonalize(&q, &mut w, &mut scratch)),
-            None => basis.push_and_orthogonalize(&q, &mut w, &mut scratch),
-        }
-        .map_err(|error| LanczosError::Basis { step: j, error })?;
-        progress(j + 1);
+        basis.push(&q).map_err(|error| LanczosError::Basis { step: j, error })?;
         if j + 1 == m {
+            // The last w is never normalized: nothing to orthogonalize.
+            progress(j + 1);
             break;
         }
-        let b = norm(&w);
+        let before = if omega.is_some() { norm(&w) } else { 0.0 };
+        let chosen = match &mut omega {
+            Some(o) => o.step(&alpha, &beta, before, anorm),
+            None => true,
+        };
+        let mut orthogonalized = false;
+        if chosen {
+            orthogonalized = match &pool {
+                Some(pool) => pool.install(|| basis.orthogonalize(&mut w, &mut scratch)),
+                None => basis.orthogonalize(&mut w, &mut scratch),
+            }
+            .map_err(|error| LanczosError::Basis { step: j, error })?;
+        }
+        reorth_steps += orthogonalized as usize;
+        progress(j + 1);
+        let b = if orthogonalized || omega.is_none() { norm(&w) } else { before };
+        if let Some(o) = &mut omega {
+            o.finish(orthogonalized);
+        }
         if b <= opts.breakdown_tol * anorm || b == 0.0 {
             breakdown = true;
             break;
@@ -400,7 +503,7 @@ fn run<O: SymmetricOperator>(
             *qi = wi / b;
         }
     }
-    Ok((Tridiagonal { alpha, beta, breakdown, basis: kept }, basis))
+    Ok((Tridiagonal { alpha, beta, breakdown, basis: kept, reorth: strategy, reorth_steps }, basis))
 }
 
 #[cfg(test)]
@@ -508,5 +611,31 @@ mod tests {
         // Without a budget the options are followed as given.
         let (t, store) = run(&mut op, &v, &Options { steps: m, ..Options::default() }, |_| {}).unwrap();
         assert_eq!((t.basis, store.allocated_bytes()), (BasisKept::Full(BasisPrecision::F64), m * n * 8));
+    }
+
+    #[test]
+    fn partial_reorthogonalization_keeps_the_basis_semi_orthogonal() {
+        // Clusters 1e-6 apart and outliers, as many steps as the dimension:
+        // every |q_i^T q_k| stays under the threshold sqrt(eps), which the
+        // estimate is there to guarantee.
+        let n = 300;
+        let mut d = vec![50.0, 20.0, -10.0];
+        for centre in [1.0, 2.0, 3.0] {
+            d.extend((0..10).map(|i| centre * (1.0 + 1e-6 * i as f64)));
+        }
+        let rest = n - d.len();
+        d.extend((0..rest).map(|i| -1.0 + 5.0 * ((i as f64 + 0.5) / rest as f64).powi(2)));
+        let v = Probe::Gaussian.vector(n, &mut SplitMix::new(1));
+        let opts = Options { steps: n, reorth: Reorth::Partial, ..Options::default() };
+        let (t, store) = run(&mut Diagonal(d), &v, &opts, |_| {}).unwrap();
+        let Store::F64(basis) = store else { panic!("partial keeps an f64 basis") };
+        let mut worst: f64 = 0.0;
+        for i in 0..n {
+            for k in 0..i {
+                worst = worst.max(dot(basis.row(i), basis.row(k)).abs());
+            }
+        }
+        assert!(worst <= opts.partial_threshold(), "max |q_i^T q_k| = {worst:e}");
+        assert!(t.reorth_steps < n - 1, "{} steps reorthogonalized", t.reorth_steps);
     }
 }

@@ -28,11 +28,13 @@ impl BasisMemory {
     /// None when the run stores no basis (no reorthogonalization).
     pub fn of_run(opts: &Options, dim: usize) -> Option<Self> {
         match opts.reorth {
-            Reorth::Full if opts.basis_on_disk && opts.basis_dir.is_some() && opts.basis_rows.is_none() => {
+            Reorth::Full | Reorth::Partial
+                if opts.basis_on_disk && opts.basis_dir.is_some() && opts.basis_rows.is_none() =>
+            {
                 // One row read back at a time, through a buffer.
                 Some(BasisMemory { steps: 1, dim, entry_bytes: 8, buffer_bytes: crate::disk::buffer_bytes(dim) })
             }
-            Reorth::Full => {
+            Reorth::Full | Reorth::Partial => {
                 let rows = opts.steps.min(dim).min(opts.basis_rows.unwrap_or(usize::MAX));
                 let entry_bytes = opts.basis.entry_bytes();
                 (rows > 0).then_some(BasisMemory { steps: rows, dim, entry_bytes, buffer_bytes: 0 })

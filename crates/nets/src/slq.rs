@@ -174,6 +174,7 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
                             Error::numeric(format!("block `{}`, probe {probe}: {m}", block.name))
                         }
                         LanczosError::Basis { step, error } => Error::invalid(format!("{}: {error}", at(step))),
+                        LanczosError::BadOptions(m) => Error::invalid(m),
                     },
                 )?;
                 Ok(Output::Tridiag { block, probe, seed, tridiagonal })

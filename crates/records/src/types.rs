@@ -107,9 +107,13 @@ pub struct Tridiag {
     /// (the Krylov space is invariant: the quadrature is then exact).
     #[serde(default)]
     pub breakdown: bool,
-    /// `full` or `none`.
+    /// `full`, `partial` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorth: Option<String>,
+    /// With `reorth` `partial`: the steps whose new Lanczos vector was
+    /// reorthogonalized (of steps_done - 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorth_steps: Option<u64>,
     /// The basis kept for reorthogonalization: `f64`, `f32` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<String>,

@@ -85,6 +85,7 @@ fn tridiag_validation_catches_length_mismatch() {
         steps_done: None,
         breakdown: false,
         reorth: None,
+        reorth_steps: None,
         basis: None,
     };
     let (field, msg) = t.validate().unwrap_err();
