@@ -204,6 +204,12 @@ impl Density {
         if let Some(i) = self.nodes.iter().position(|x| !x.is_finite()) {
             return Err(("nodes", format!("entry {i} is not finite")));
         }
+        let mut ids = self.node_probe.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        if self.probes != ids.len() {
+            return Err(("probes", format!("is {} but node_probe names {} distinct probe(s)", self.probes, ids.len())));
+        }
         if let Some(i) = self.weights.iter().position(|x| !x.is_finite() || *x < 0.0) {
             return Err(("weights", format!("entry {i} is {} (must be finite and >= 0)", self.weights[i])));
         }
