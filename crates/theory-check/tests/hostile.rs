@@ -163,6 +163,10 @@ fn settings_out_of_range_are_refused_by_name() {
         ("--prop2-beta2", "1", "--prop2-beta2 must be in (0, 1), got 1"),
         ("--mc-kappa", "50", "--mc-kappa must exceed 103"),
         ("--prop2-every", "0", "--prop2-every must be at least 1"),
+        // Once: an allocation failure (abort) or a run without end.
+        ("--prop2-steps", "100000000000", "--prop2-steps 100000000000 is more than 10000000"),
+        ("--trials", "1000000000000000000", "--trials 1000000000000000000 is more than 10000000"),
+        ("--mc-iters", "10000001", "--mc-iters 10000001 is more than 10000000"),
     ] {
         let out = testkit::run(BIN, &["--no-input", flag, value], "").fails_with(2, &[needle]);
         assert!(!out.stderr.contains("use '--"), "{}", out.stderr);

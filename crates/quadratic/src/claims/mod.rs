@@ -18,6 +18,10 @@ use records::{Check, Iterate, Problem};
 
 use crate::error::{positive, Error, Result};
 
+/// Most trials, steps per draw and Proposition 2 steps a [`Config`] takes
+/// (a trajectory of this many steps is a few hundred MB).
+pub const MAX_COUNT: u64 = 10_000_000;
+
 /// The settings of every claim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -59,6 +63,15 @@ impl Config {
         }
         if self.prop2_every == 0 {
             return Err(Error::setting("prop2_every", "must be at least 1"));
+        }
+        // Each trajectory is held whole, and the draws' values too: sizes
+        // are bounded before any work rather than by an allocation failure.
+        for (setting, v) in
+            [("trials", self.trials as u64), ("mc_iters", self.mc_iters), ("prop2_steps", self.prop2_steps)]
+        {
+            if v > MAX_COUNT {
+                return Err(Error::setting(setting, format!("{v} is more than {MAX_COUNT}")));
+            }
         }
         Ok(())
     }
@@ -502,6 +515,9 @@ pub(crate) mod tests {
             (Config { tol: -1.0, ..config() }, "tol"),
             (Config { prop2_beta2: 1.0, ..config() }, "prop2_beta2"),
             (Config { prop2_every: 0, ..config() }, "prop2_every"),
+            (Config { trials: 10_000_001, ..config() }, "trials"),
+            (Config { mc_iters: u64::MAX, ..config() }, "mc_iters"),
+            (Config { prop2_steps: 10_000_001, ..config() }, "prop2_steps"),
         ] {
             assert!(matches!(c.validate(), Err(Error::Setting { setting: s, .. }) if s == setting), "{setting}");
         }
