@@ -150,6 +150,8 @@ fn metric(args: &Args) -> Result<Metric> {
 
 /// Most threads --threads accepts.
 const MAX_THREADS: usize = 1024;
+/// Most pairs of blocks of one model (about 4500 blocks).
+const MAX_PAIRS: u128 = 10_000_000;
 /// Most bootstrap resample counts (replicates x blocks x probes) held at once.
 const MAX_RESAMPLE_ENTRIES: u128 = 200_000_000;
 
@@ -193,6 +195,7 @@ fn run(args: &Args) -> Result<()> {
     }
 
     for m in &models {
+        check_pair_count(m)?;
         check_bootstrap_size(m, args.bootstrap)?;
     }
 
@@ -246,6 +249,21 @@ fn add_density(line: &InputLine, models: &mut Groups<String, Vec<Density>>) -> R
         }
     }
     blocks.push(d);
+    Ok(())
+}
+
+/// Refuses a model with more pairs than are compared in reasonable time and
+/// memory (the pair list, and the matrix format's n x n table), before work.
+fn check_pair_count(m: &Model) -> Result<()> {
+    let n = m.blocks.len() as u128;
+    let pairs = n * (n - 1) / 2;
+    if pairs > MAX_PAIRS {
+        return Err(Error::invalid(format!(
+            "model `{}` (first seen at {}) has {n} blocks, {pairs} pairs: more than the {MAX_PAIRS} pairs \
+             block-js compares; split the model's blocks",
+            m.name, m.first
+        )));
+    }
     Ok(())
 }
 

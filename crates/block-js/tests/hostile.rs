@@ -183,6 +183,17 @@ fn a_floor_must_be_positive_and_is_refused_where_no_metric_uses_it() {
 }
 
 #[test]
+fn a_model_of_more_pairs_than_can_be_compared_is_refused_before_work() {
+    // 4474 blocks: 10,006,101 pairs (once: a pair list and a matrix sized by
+    // the input alone, and hours of work).
+    let input: String = (0..4474).map(|i| format!("{}\n", density(&format!("b{i}"), &[1.0]))).collect();
+    run(&["--format", "matrix"], &input).fails_with(
+        1,
+        &["model `m` (first seen at stdin:1) has 4474 blocks, 10006101 pairs: more than the 10000000 pairs"],
+    );
+}
+
+#[test]
 fn a_closed_pipe_ends_quietly() {
     // `block-js | head -1`: 300 blocks give 44850 distance lines, far more
     // than a pipe holds, so block-js is still writing when the reader leaves.
