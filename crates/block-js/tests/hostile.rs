@@ -79,6 +79,15 @@ fn a_probe_count_that_node_probe_contradicts_is_refused() {
             &[&format!("stdin:2: field `probes`: is {probes} but node_probe names 1 distinct probe(s)")],
         );
     }
+    // Each probe carries 1/probes of the mass (once: a probe of weight 0
+    // gave bootstrap replicates without a density, and a distance from them).
+    let b = with(
+        with(with(density("b", &[3.0, 5.0]), "node_probe", json!([0, 1])), "probes", json!(2)),
+        "weights",
+        json!([1.0, 0.0]),
+    );
+    run(&["--bootstrap", "50"], &lines(&[density("a", &[1.0, 2.0]), b]))
+        .fails_with(1, &["stdin:2: field `weights`: of probe 0 sum to 1, not 1/probes = 0.5"]);
     // Two probes named, two claimed: fine.
     let b = with(with(density("b", &[3.0, 5.0]), "node_probe", json!([0, 7])), "probes", json!(2));
     run(&[], &lines(&[density("a", &[1.0, 2.0]), b])).ok();

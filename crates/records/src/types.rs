@@ -217,6 +217,19 @@ impl Density {
         if (total - 1.0).abs() > 1e-6 {
             return Err(("weights", format!("sum to {total}, not 1")));
         }
+        // Each probe is weighted 1/probes: a probe of (nearly) no mass would
+        // leave a bootstrap replicate that draws only it without a density.
+        let mut per_probe: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
+        for (w, p) in self.weights.iter().zip(&self.node_probe) {
+            *per_probe.entry(*p).or_insert(0.0) += w;
+        }
+        let share = 1.0 / self.probes as f64;
+        if let Some((p, sum)) = per_probe.iter().find(|(_, sum)| (**sum - share).abs() > 1e-6) {
+            return Err((
+                "weights",
+                format!("of probe {p} sum to {sum}, not 1/probes = {share}: each probe's weights must sum to 1/probes"),
+            ));
+        }
         if !(self.sigma > 0.0 && self.sigma.is_finite()) {
             return Err(("sigma", format!("must be positive and finite, got {}", self.sigma)));
         }
