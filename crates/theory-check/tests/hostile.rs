@@ -64,6 +64,10 @@ fn a_field_of_the_wrong_type_is_named() {
     let mut r = case3();
     r[5]["t"] = "three".into();
     check(&lines(&r)).fails_with(1, &["stdin:6: field `t`: invalid type: string \"three\""]);
+    // A step no optimizer takes (once checked as "not the theorem's step").
+    let mut r = case3();
+    r[4]["lr"] = (-0.1).into();
+    check(&lines(&r)).fails_with(1, &["stdin:5: field `lr`: must be positive and finite, got -0.1"]);
 }
 
 #[test]

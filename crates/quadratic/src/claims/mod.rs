@@ -237,6 +237,9 @@ impl Inputs {
                 return Err((name, format!("must be finite and >= 0, got {v}")));
             }
         }
+        if !(it.lr.is_finite() && it.lr > 0.0) {
+            return Err(("lr", format!("must be positive and finite, got {}", it.lr)));
+        }
         let k = key(&it);
         let i = match self.index.get(&k) {
             Some(&i) => i,
@@ -417,6 +420,9 @@ pub(crate) mod tests {
         let mut bad = iterate_record("p", &spec, &steps[0]);
         bad.loss_gap = f64::NAN;
         assert_eq!(inputs.add_iterate(bad, || "d".into()).unwrap_err().0, "loss_gap");
+        let mut bad = iterate_record("p", &spec, &steps[0]);
+        bad.lr = -0.1;
+        assert_eq!(inputs.add_iterate(bad, || "e".into()).unwrap_err().0, "lr");
         let _ = p;
     }
 
