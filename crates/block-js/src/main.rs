@@ -50,17 +50,18 @@ struct Args {
     #[arg(long, value_enum, default_value_t = MetricName::Js)]
     metric: MetricName,
 
-    /// Logarithm base of the JS divergence: `e` (distance <= sqrt(ln 2)) or
-    /// `2` (distance in [0, 1]).
-    #[arg(long, value_enum, default_value_t = Base::E)]
-    base: Base,
+    /// Logarithm base of the JS divergence (`--metric js` only): `e`
+    /// (distance <= sqrt(ln 2), the default) or `2` (distance in [0, 1]).
+    #[arg(long, value_enum)]
+    base: Option<Base>,
 
-    /// Floor applied to both densities by `--metric skl-floored`.
-    #[arg(long, default_value_t = 1e-30)]
-    floor: f64,
+    /// Floor applied to both densities by `--metric skl-floored` (only):
+    /// positive and finite [default: 1e-30].
+    #[arg(long)]
+    floor: Option<f64>,
 
     /// Resample probes N times to give each distance and JS0 a standard error
-    /// and a 90% interval (0: off).
+    /// and a 90% interval (0: off; otherwise at least 2).
     #[arg(long, default_value_t = 0, value_name = "N")]
     bootstrap: usize,
 
@@ -117,20 +118,40 @@ struct ModelResult {
     heterogeneity: Heterogeneity,
 }
 
+/// Default of --floor.
+const DEFAULT_FLOOR: f64 = 1e-30;
+
+/// The metric the flags ask for; a setting of the other metric is refused
+/// rather than ignored (the run record would claim it was applied).
 fn metric(args: &Args) -> Result<Metric> {
     match args.metric {
-        MetricName::Js => Ok(Metric::Js { base2: args.base == Base::Two }),
-        MetricName::SklFloored => {
-            if !(args.floor > 0.0 && args.floor.is_finite()) {
-                return Err(Error::usage(format!("--floor must be positive and finite, got {}", args.floor)));
+        MetricName::Js => {
+            if let Some(f) = args.floor {
+                return Err(Error::usage(format!(
+                    "--floor {f} applies to --metric skl-floored only (the JS distance takes no floor)"
+                )));
             }
-            Ok(Metric::SklFloored { floor: args.floor })
+            Ok(Metric::Js { base2: args.base == Some(Base::Two) })
+        }
+        MetricName::SklFloored => {
+            if args.base.is_some() {
+                return Err(Error::usage(
+                    "--base applies to --metric js only (skl-floored is in natural units)".to_string(),
+                ));
+            }
+            let floor = args.floor.unwrap_or(DEFAULT_FLOOR);
+            if !(floor > 0.0 && floor.is_finite()) {
+                return Err(Error::usage(format!("--floor must be positive and finite, got {floor}")));
+            }
+            Ok(Metric::SklFloored { floor })
         }
     }
 }
 
 /// Most threads --threads accepts.
 const MAX_THREADS: usize = 1024;
+/// Most pairs of blocks of one model (about 4500 blocks).
+const MAX_PAIRS: u128 = 10_000_000;
 /// Most bootstrap resample counts (replicates x blocks x probes) held at once.
 const MAX_RESAMPLE_ENTRIES: u128 = 200_000_000;
 
@@ -146,6 +167,11 @@ fn thread_pool(args: &Args) -> Result<rayon::ThreadPool> {
 
 fn run(args: &Args) -> Result<()> {
     let metric = metric(args)?;
+    if args.bootstrap == 1 {
+        return Err(Error::usage(
+            "--bootstrap 1 gives no spread (a standard error needs at least 2 replicates; 0 turns it off)",
+        ));
+    }
     let pool = thread_pool(args)?;
     let mut out = RecordWriter::stdout();
     let jsonl = args.format == Format::Jsonl;
@@ -169,6 +195,7 @@ fn run(args: &Args) -> Result<()> {
     }
 
     for m in &models {
+        check_pair_count(m)?;
         check_bootstrap_size(m, args.bootstrap)?;
     }
 
@@ -203,6 +230,10 @@ fn run(args: &Args) -> Result<()> {
 fn add_density(line: &InputLine, models: &mut Groups<String, Vec<Density>>) -> Result<()> {
     let d: Density = line.parse()?;
     validate_density(&d).map_err(|(field, msg)| line.error(Some(field), msg))?;
+    if d.block.trim().is_empty() {
+        // An empty name would also leave the matrix format a column short.
+        return Err(line.error(Some("block"), "is empty: distances name their blocks").into());
+    }
     let blocks = &mut models.entry(d.model.clone(), || line.location(), Vec::new).value;
     if blocks.iter().any(|b| b.block == d.block) {
         let msg = format!("block `{}` of model `{}` appears twice", d.block, d.model);
@@ -218,6 +249,21 @@ fn add_density(line: &InputLine, models: &mut Groups<String, Vec<Density>>) -> R
         }
     }
     blocks.push(d);
+    Ok(())
+}
+
+/// Refuses a model with more pairs than are compared in reasonable time and
+/// memory (the pair list, and the matrix format's n x n table), before work.
+fn check_pair_count(m: &Model) -> Result<()> {
+    let n = m.blocks.len() as u128;
+    let pairs = n * (n - 1) / 2;
+    if pairs > MAX_PAIRS {
+        return Err(Error::invalid(format!(
+            "model `{}` (first seen at {}) has {n} blocks, {pairs} pairs: more than the {MAX_PAIRS} pairs \
+             block-js compares; split the model's blocks",
+            m.name, m.first
+        )));
+    }
     Ok(())
 }
 

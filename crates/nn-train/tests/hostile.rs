@@ -200,3 +200,24 @@ fn labels_of_a_users_data_are_checked_where_they_are_read() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_later_batchs_targets_beyond_the_modules_output_name_the_update_not_a_divergence() {
+    // tiny-lm predicts 8 tokens. The text's first window ("aaaa", token 0)
+    // passes the check made before work; its 16 distinct characters give
+    // training windows with tokens 8..15, which every update must refuse
+    // (once read as NaN: "diverged at update 1 (--lr 0.1)").
+    let dir = scratch("later-targets");
+    let text = dir.join("text.txt");
+    std::fs::write(&text, format!("{}{}", "a".repeat(300), "abcdefghijklmnop".repeat(30))).unwrap();
+    let pt = fixture("tiny-lm.pt");
+    let args = ["--torchscript", &pt, "--data", "text", "--data-path", text.to_str().unwrap(), "--reads", "tokens"];
+    let out = nn_train(&with(
+        &args,
+        &["--seq-len", "4", "--optimizer", "sgd", "--lr", "0.1", "--steps", "3", "--batch-size", "2", "--threads", "1"],
+    ))
+    .fails_with(1, &["update 1: the training batch: target 8 of example", "is not a class of the output's 8"]);
+    assert!(!out.stderr.contains("NaN"), "{}", out.stderr);
+    assert!(records(&out.stdout, "summary").is_empty(), "no summary claims a divergence: {}", out.stdout);
+    std::fs::remove_dir_all(&dir).ok();
+}

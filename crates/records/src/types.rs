@@ -208,12 +208,31 @@ impl Density {
         if let Some(i) = self.nodes.iter().position(|x| !x.is_finite()) {
             return Err(("nodes", format!("entry {i} is not finite")));
         }
+        let mut ids = self.node_probe.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        if self.probes != ids.len() {
+            return Err(("probes", format!("is {} but node_probe names {} distinct probe(s)", self.probes, ids.len())));
+        }
         if let Some(i) = self.weights.iter().position(|x| !x.is_finite() || *x < 0.0) {
             return Err(("weights", format!("entry {i} is {} (must be finite and >= 0)", self.weights[i])));
         }
         let total: f64 = self.weights.iter().sum();
         if (total - 1.0).abs() > 1e-6 {
             return Err(("weights", format!("sum to {total}, not 1")));
+        }
+        // Each probe is weighted 1/probes: a probe of (nearly) no mass would
+        // leave a bootstrap replicate that draws only it without a density.
+        let mut per_probe: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
+        for (w, p) in self.weights.iter().zip(&self.node_probe) {
+            *per_probe.entry(*p).or_insert(0.0) += w;
+        }
+        let share = 1.0 / self.probes as f64;
+        if let Some((p, sum)) = per_probe.iter().find(|(_, sum)| (**sum - share).abs() > 1e-6) {
+            return Err((
+                "weights",
+                format!("of probe {p} sum to {sum}, not 1/probes = {share}: each probe's weights must sum to 1/probes"),
+            ));
         }
         if !(self.sigma > 0.0 && self.sigma.is_finite()) {
             return Err(("sigma", format!("must be positive and finite, got {}", self.sigma)));

@@ -50,7 +50,8 @@ problems it reports the speed-up with holds = null.",
 )]
 struct Args {
     /// Input files of JSON-lines records; stdin when none (or `-`). Stdin is
-    /// not read when it is a terminal.
+    /// not read when it is a terminal. Input read but holding no `problem`
+    /// or `iterate` record is an error (--no-input skips reading).
     files: Vec<PathBuf>,
 
     /// Do not read any input: only the checks this tool builds itself.
@@ -169,13 +170,17 @@ fn run(args: &Args) -> Result<()> {
         let pass = if args.format == Format::Jsonl { Some(&mut sink.out) } else { None };
         cli::read_records(&args.files, &["problem", "iterate"], pass, |line| {
             match line.kind.as_str() {
-                "problem" => inputs.add_problem(line.parse()?).map_err(|(field, why)| line.error(Some(&field), why))?,
+                "problem" => inputs
+                    .add_problem(line.parse()?, || line.location())
+                    .map_err(|(field, why)| line.error(Some(&field), why))?,
                 _ => inputs
                     .add_iterate(line.parse()?, || line.location())
                     .map_err(|(field, why)| line.error(Some(field), why))?,
             }
             Ok(())
-        })?;
+        })?
+        .require("`problem` and `iterate`")
+        .map_err(|e| e.with_hint("--no-input runs only the checks built here"))?;
     }
     for c in claims::input_checks(&inputs, &config) {
         sink.emit(Record::Check(c))?;

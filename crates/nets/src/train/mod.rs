@@ -164,7 +164,14 @@ pub fn train<E: From<Error>>(
         opt.zero_grad().map_err(libtorch)?;
         // libtorch's failures (out of memory) end the run with a message.
         let (train_loss, norm) = crate::contain(&format!("update {step}"), || {
-            let loss = net.loss(&batch.to(device));
+            // Every batch's targets are checked against the network's
+            // output (a module's class count), not only the first batch's:
+            // a target out of range is an error naming the update, not a
+            // NaN loss read as divergence.
+            let loss = net.try_loss(&batch.to(device)).map_err(|e| match e {
+                Error::Libtorch { .. } => e,
+                other => Error::invalid(format!("update {step}: the training batch: {other}")),
+            })?;
             let train_loss = loss.double_value(&[]);
             let norm = if train_loss.is_finite() {
                 loss.backward();

@@ -107,9 +107,13 @@ pub fn step_bound_check(p: &Problem, t: &Trajectory, bound: Option<&Bound>, tol:
             pid,
             opt,
             Some(b.rate),
-            Some(worst),
-            Some(violations == 0 && !rates.is_empty()),
-            format!("observed = the largest per-step loss-gap ratio over {} compared intervals", rates.len()),
+            // A trajectory of one iterate has no step to compare: the check does not apply.
+            (!rates.is_empty()).then_some(worst),
+            (!rates.is_empty()).then_some(violations == 0),
+            match rates.len() {
+                0 => "one iterate only: no step to compare (holds = null)".to_string(),
+                n => format!("observed = the largest per-step loss-gap ratio over {n} compared intervals"),
+            },
         );
         c.steps_checked = Some(rates.len() as u64);
         c.violations = Some(violations);

@@ -18,6 +18,10 @@ use records::{Check, Iterate, Problem};
 
 use crate::error::{positive, Error, Result};
 
+/// Most trials, steps per draw and Proposition 2 steps a [`Config`] takes
+/// (a trajectory of this many steps is a few hundred MB).
+pub const MAX_COUNT: u64 = 10_000_000;
+
 /// The settings of every claim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -60,6 +64,15 @@ impl Config {
         if self.prop2_every == 0 {
             return Err(Error::setting("prop2_every", "must be at least 1"));
         }
+        // Each trajectory is held whole, and the draws' values too: sizes
+        // are bounded before any work rather than by an allocation failure.
+        for (setting, v) in
+            [("trials", self.trials as u64), ("mc_iters", self.mc_iters), ("prop2_steps", self.prop2_steps)]
+        {
+            if v > MAX_COUNT {
+                return Err(Error::setting(setting, format!("{v} is more than {MAX_COUNT}")));
+            }
+        }
         Ok(())
     }
 }
@@ -95,36 +108,120 @@ fn key(it: &Iterate) -> Key {
 /// The `problem` and `iterate` records read so far.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
-    /// A later record with the same id replaces an earlier one (and moves last).
+    /// In the order they came; ids are unique.
     pub problems: Vec<Problem>,
     /// In the order their first iterates came.
     pub trajectories: Vec<Trajectory>,
     index: BTreeMap<Key, usize>,
+    /// Where each problem was read, by id.
+    problem_at: BTreeMap<String, String>,
+}
+
+/// Relative slack on a constant of a `problem` record that another field
+/// determines (JSON keeps f64 exactly; this only absorbs other writers' rounding).
+const CONSISTENT: f64 = 1e-9;
+
+fn consistent(got: f64, want: f64) -> bool {
+    (got - want).abs() <= CONSISTENT * got.abs().max(want.abs())
+}
+
+/// The checks of a `problem` record on its own: every constant the claims
+/// use is positive and finite, and each one that others determine agrees
+/// with them (dims, extreme eigenvalues, condition numbers, r, eta).
+fn check_problem(p: &Problem) -> std::result::Result<(), (String, String)> {
+    let bad = |field: &str, why: String| Err((field.to_string(), why));
+    for (name, v) in [
+        ("kappa", p.kappa),
+        ("lambda_min", p.lambda_min),
+        ("lambda_max", p.lambda_max),
+        ("loss0", p.loss0),
+        ("grad0_norm", p.grad0_norm),
+        ("r", p.r),
+        ("eta_adam", p.eta_adam),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return bad(name, format!("must be positive and finite, got {v}"));
+        }
+    }
+    if p.blocks.is_empty() {
+        return bad("blocks", "is empty".into());
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, b) in p.blocks.iter().enumerate() {
+        let at = |f: &str| format!("blocks[{i}].{f}");
+        if !names.insert(b.name.as_str()) {
+            return bad(&at("name"), format!("`{}` names an earlier block of this problem too", b.name));
+        }
+        if b.dim == 0 {
+            return bad(&at("dim"), "must be at least 1".into());
+        }
+        for (name, v) in [("lambda_min", b.lambda_min), ("lambda_max", b.lambda_max), ("c1", b.c1), ("c2", b.c2)] {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(&at(name), format!("must be positive and finite, got {v}"));
+            }
+        }
+        if b.lambda_min > b.lambda_max {
+            return bad(&at("lambda_min"), format!("{} exceeds the block's lambda_max {}", b.lambda_min, b.lambda_max));
+        }
+        if !(b.kappa.is_finite() && b.kappa >= 1.0) {
+            return bad(&at("kappa"), format!("must be >= 1, got {}", b.kappa));
+        }
+        if !consistent(b.kappa, b.lambda_max / b.lambda_min) {
+            return bad(
+                &at("kappa"),
+                format!("is {} but lambda_max / lambda_min = {}", b.kappa, b.lambda_max / b.lambda_min),
+            );
+        }
+        if b.c1 > b.c2 {
+            return bad(&at("c1"), format!("{} exceeds c2 {} (c1 bounds the gradient from below)", b.c1, b.c2));
+        }
+        if !(b.kappa_precond.is_finite() && b.kappa_precond >= 1.0) {
+            return bad(&at("kappa_precond"), format!("must be >= 1, got {}", b.kappa_precond));
+        }
+    }
+    let total: u128 = p.blocks.iter().map(|b| b.dim as u128).sum();
+    if p.dim as u128 != total {
+        return bad("dim", format!("is {} but the blocks' dims sum to {total}", p.dim));
+    }
+    let lo = p.blocks.iter().map(|b| b.lambda_min).fold(f64::INFINITY, f64::min);
+    let hi = p.blocks.iter().map(|b| b.lambda_max).fold(0.0, f64::max);
+    let r = p.blocks.iter().map(|b| (b.c2 / b.c1).powi(2)).fold(0.0, f64::max);
+    let eta = p.blocks.iter().map(|b| b.c1).fold(f64::INFINITY, f64::min);
+    for (name, got, want, rule) in [
+        ("lambda_min", p.lambda_min, lo, "the smallest block lambda_min"),
+        ("lambda_max", p.lambda_max, hi, "the largest block lambda_max"),
+        ("kappa", p.kappa, hi / lo, "lambda_max / lambda_min over the blocks"),
+        ("r", p.r, r, "max_l (c2_l / c1_l)^2"),
+        ("eta_adam", p.eta_adam, eta, "min_l c1_l"),
+    ] {
+        if !consistent(got, want) {
+            return bad(name, format!("is {got} but {rule} is {want}"));
+        }
+    }
+    Ok(())
 }
 
 impl Inputs {
-    /// Add a `problem` record; Err names the offending field and why.
-    pub fn add_problem(&mut self, p: Problem) -> std::result::Result<(), (String, String)> {
-        for (name, v) in [
-            ("kappa", p.kappa),
-            ("lambda_min", p.lambda_min),
-            ("lambda_max", p.lambda_max),
-            ("r", p.r),
-            ("eta_adam", p.eta_adam),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err((name.to_string(), format!("must be positive and finite, got {v}")));
+    /// Add a `problem` record read at `location`; Err names the offending
+    /// field and why. An id given twice is refused unless the records are
+    /// identical (the second is then ignored): iterates could not tell
+    /// which problem they ran on.
+    pub fn add_problem(
+        &mut self,
+        p: Problem,
+        location: impl FnOnce() -> String,
+    ) -> std::result::Result<(), (String, String)> {
+        check_problem(&p)?;
+        if let Some(first) = self.problem_at.get(&p.problem) {
+            if self.problems.contains(&p) {
+                return Ok(());
             }
+            return Err((
+                "problem".into(),
+                format!("id `{}` was given to a different problem at {first}: ids must be unique", p.problem),
+            ));
         }
-        if p.blocks.is_empty() {
-            return Err(("blocks".into(), "is empty".into()));
-        }
-        for (i, b) in p.blocks.iter().enumerate() {
-            if !(b.kappa.is_finite() && b.kappa >= 1.0) {
-                return Err((format!("blocks[{i}].kappa"), format!("must be >= 1, got {}", b.kappa)));
-            }
-        }
-        self.problems.retain(|q| q.problem != p.problem);
+        self.problem_at.insert(p.problem.clone(), location());
         self.problems.push(p);
         Ok(())
     }
@@ -139,6 +236,9 @@ impl Inputs {
             if !(v.is_finite() && v >= 0.0) {
                 return Err((name, format!("must be finite and >= 0, got {v}")));
             }
+        }
+        if !(it.lr.is_finite() && it.lr > 0.0) {
+            return Err(("lr", format!("must be positive and finite, got {}", it.lr)));
         }
         let k = key(&it);
         let i = match self.index.get(&k) {
@@ -320,29 +420,64 @@ pub(crate) mod tests {
         let mut bad = iterate_record("p", &spec, &steps[0]);
         bad.loss_gap = f64::NAN;
         assert_eq!(inputs.add_iterate(bad, || "d".into()).unwrap_err().0, "loss_gap");
+        let mut bad = iterate_record("p", &spec, &steps[0]);
+        bad.lr = -0.1;
+        assert_eq!(inputs.add_iterate(bad, || "e".into()).unwrap_err().0, "lr");
         let _ = p;
     }
 
     #[test]
-    fn problems_are_checked_and_replaced_by_id() {
+    fn problems_are_checked_and_ids_kept_unique() {
         let (p, _, _) = problem_record_of(&[1.0, 4.0], &[2.0, 9.0]);
         let mut inputs = Inputs::default();
         let mut bad = p.clone();
         bad.blocks[1].kappa = 0.5;
-        assert_eq!(inputs.add_problem(bad).unwrap_err().0, "blocks[1].kappa");
+        assert_eq!(inputs.add_problem(bad, || "a".into()).unwrap_err().0, "blocks[1].kappa");
         let mut bad = p.clone();
         bad.r = f64::INFINITY;
-        assert_eq!(inputs.add_problem(bad).unwrap_err().0, "r");
-        inputs.add_problem(p.clone()).unwrap();
-        inputs.add_problem(p).unwrap();
-        assert_eq!(inputs.problems.len(), 1);
+        assert_eq!(inputs.add_problem(bad, || "a".into()).unwrap_err().0, "r");
+        inputs.add_problem(p.clone(), || "b".into()).unwrap();
+        inputs.add_problem(p.clone(), || "c".into()).unwrap();
+        assert_eq!(inputs.problems.len(), 1, "an identical repeat is ignored");
+        let mut other = p.clone();
+        other.seed = 7;
+        let (field, why) = inputs.add_problem(other, || "d".into()).unwrap_err();
+        assert_eq!(field, "problem");
+        assert!(why.contains("different problem at b"), "{why}");
+    }
+
+    #[test]
+    fn a_problem_whose_constants_disagree_is_refused_by_field() {
+        let (p, _, _) = problem_record_of(&[1.0, 4.0], &[2.0, 9.0]);
+        check_problem(&p).unwrap();
+        type Spoil = fn(&mut Problem);
+        let cases: [(&str, Spoil); 10] = [
+            ("dim", |p| p.dim += 1),
+            ("blocks[0].dim", |p| {
+                p.blocks[0].dim = 0;
+                p.dim -= 2;
+            }),
+            ("blocks[1].name", |p| p.blocks[1].name = "b1".into()),
+            ("blocks[0].lambda_min", |p| p.blocks[0].lambda_min = 5.0),
+            ("blocks[0].kappa", |p| p.blocks[0].kappa = 3.0),
+            ("blocks[1].c1", |p| p.blocks[1].c1 = 2.0 * p.blocks[1].c2),
+            ("lambda_max", |p| p.lambda_max = 10.0),
+            ("kappa", |p| p.kappa = 2.0),
+            ("r", |p| p.r *= 1.5),
+            ("eta_adam", |p| p.eta_adam *= 0.5),
+        ];
+        for (field, spoil) in cases {
+            let mut bad = p.clone();
+            spoil(&mut bad);
+            assert_eq!(check_problem(&bad).unwrap_err().0, field);
+        }
     }
 
     #[test]
     fn input_checks_cover_each_trajectory_and_flag_missing_problems() {
         let (p, q, w0) = problem_record_of(&[1.0, 4.0], &[2.0, 9.0]);
         let mut inputs = Inputs::default();
-        inputs.add_problem(p.clone()).unwrap();
+        inputs.add_problem(p.clone(), || "test".into()).unwrap();
         inputs.trajectories.push(trajectory_of(&p, &q, &w0, Optimizer::Gd, crate::optimizer::gd_step(1.0, 9.0), 100));
         let mut orphan = trajectory_of(&p, &q, &w0, Optimizer::Bgd, 1.0, 10);
         orphan.problem = "elsewhere".into();
@@ -365,7 +500,7 @@ pub(crate) mod tests {
     fn theorem2_is_followed_by_the_bounds_that_hold_on_the_same_steps() {
         let (p, q, w0) = problem_record_of(&[1.0, 4.0], &[2.0, 9.0]);
         let mut inputs = Inputs::default();
-        inputs.add_problem(p.clone()).unwrap();
+        inputs.add_problem(p.clone(), || "test".into()).unwrap();
         inputs.trajectories.push(trajectory_of(&p, &q, &w0, Optimizer::AdamFrozen, p.eta_adam, 60));
         let checks = input_checks(&inputs, &config());
         let claims: Vec<&str> = checks.iter().map(|c| c.claim.as_str()).collect();
@@ -386,6 +521,9 @@ pub(crate) mod tests {
             (Config { tol: -1.0, ..config() }, "tol"),
             (Config { prop2_beta2: 1.0, ..config() }, "prop2_beta2"),
             (Config { prop2_every: 0, ..config() }, "prop2_every"),
+            (Config { trials: 10_000_001, ..config() }, "trials"),
+            (Config { mc_iters: u64::MAX, ..config() }, "mc_iters"),
+            (Config { prop2_steps: 10_000_001, ..config() }, "prop2_steps"),
         ] {
             assert!(matches!(c.validate(), Err(Error::Setting { setting: s, .. }) if s == setting), "{setting}");
         }
