@@ -271,6 +271,6 @@ pub struct Args {
     /// --torchscript with --data instead of --inputs: what forward reads:
     /// `features` (flat [N, F]), `image:S` ([N, 3, S, S], 1-channel images
     /// replicated, resized bilinearly) or `tokens` ([N, --seq-len] ids, next-token targets).
-    #[arg(long, value_name = "WHAT", conflicts_with = "inputs")]
-    pub reads: Option<crate::torchscript::Reads>,
+    #[arg(long, value_name = "WHAT", conflicts_with = "inputs", value_parser = nets::data::Input::parse_reads)]
+    pub reads: Option<nets::data::Input>,
 }

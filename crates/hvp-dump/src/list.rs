@@ -14,9 +14,8 @@ pub fn list_models(data_dir: &Path) -> Result<()> {
     let mut out = RecordWriter::stdout();
     let mut text = format!("{:<18} {:>12}  {:<18} {}\n", "model", "parameters", "default data", "description");
     let chars = nets::data::load_shakespeare(data_dir).map(|t| nets::data::char_tokens(&t).vocab).ok();
-    let arch = |name, classes| nets::zoo::arch(name, &ModelOptions::default(), 784, classes).map_err(from_nets);
     for e in ZOO {
-        let input = arch(e.name, 2)?.input();
+        let input = e.input;
         let specials = if input == Input::MaskedLm { nets::data::BERT_SPECIALS } else { 0 };
         let vocab = match e.default_data {
             DataKind::ShakespeareChar => chars.map(|v| v + specials),
@@ -24,7 +23,8 @@ pub fn list_models(data_dir: &Path) -> Result<()> {
             _ => Some(if input == Input::Tokens { 16 } else { 10 }),
         };
         let params = match vocab {
-            Some(v) => arch(e.name, v)?.param_count().to_string(),
+            // An MLP's features: the default data's (MNIST's 784).
+            Some(v) => e.arch(&ModelOptions::default(), 784, v).map_err(from_nets)?.param_count().to_string(),
             None => "(needs data)".into(),
         };
         text.push_str(&format!("{:<18} {:>12}  {:<18} {}\n", e.name, params, e.default_data.name(), e.about));

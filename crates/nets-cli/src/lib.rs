@@ -5,12 +5,13 @@
 //! [`ModelFlags`]), size checks, and the progress bar on a terminal.
 
 mod flags;
+mod resolve;
 
 use std::io::IsTerminal;
 
 use cli::Error;
 use nets::data::Input;
-use nets::{Setting, UserFiles};
+use nets::{zoo, Setting, UserFiles};
 
 fn flag(s: Setting, batch_size_flag: &'static str) -> &'static str {
     match s {
@@ -26,6 +27,7 @@ fn flag(s: Setting, batch_size_flag: &'static str) -> &'static str {
 }
 
 pub use flags::{DataFlags, ModelFlags};
+pub use resolve::{resolve, Data, DataChoice, Resolved};
 
 const DATA_DIR_HINT: &str = "point --data-dir / HESSIAN_BLOCKS_DATA at";
 
@@ -42,11 +44,19 @@ pub fn from_nets(e: nets::Error, batch_size_flag: &'static str) -> Error {
         N::NoSuchCuda { .. } | N::Invalid(_) => Error::invalid(e.to_string()),
         N::Numeric(m) => Error::numeric(m),
         N::NotForModel { setting: Setting::Widths | Setting::LayerScale, .. } => {
-            Error::usage("--widths and --layer-scale apply to --model mlp only")
+            let names: Vec<&str> = zoo::accepting(Setting::Widths).map(|e| e.name).collect();
+            Error::usage(format!("--widths and --layer-scale apply to --model {} only", names.join(", ")))
         }
-        N::NotForModel { setting: Setting::BatchNorm, .. } => Error::usage("--bn applies to the ResNet models only"),
-        N::NotForModel { setting: Setting::Layers, model } if model == "mlp" => {
-            Error::usage("--layers does not apply to mlp (use --widths)")
+        N::NotForModel { setting: Setting::BatchNorm, .. } => {
+            let mut families: Vec<&str> = zoo::accepting(Setting::BatchNorm).map(|e| e.family).collect();
+            families.dedup();
+            Error::usage(format!("--bn applies to the {} models only", families.join(" and ")))
+        }
+        // A model shaped by its widths, not its layers, says so.
+        N::NotForModel { setting: Setting::Layers, model }
+            if zoo::zoo_entry(&model).is_ok_and(|e| e.accepts.contains(&Setting::Widths)) =>
+        {
+            Error::usage(format!("--layers does not apply to {model} (use --widths)"))
         }
         N::NotForModel { setting, model } => {
             Error::usage(format!("{} does not apply to {model}", flag(setting, batch_size_flag)))
@@ -178,4 +188,13 @@ pub fn batch_bytes(input: &Input, batch: i64, seq_len: i64, value_bytes: f64) ->
         // MNIST-sized feature vectors (the sets are finite and checked by size too).
         Input::Features => n * 784.0 * value_bytes,
     }
+}
+
+/// Replace `model`'s weights by the checkpoint at `path` (`--checkpoint`).
+pub fn load_checkpoint(
+    model: &dyn nets::model::Model,
+    path: &std::path::Path,
+    from_nets: fn(nets::Error) -> Error,
+) -> Result<(), Error> {
+    model.load(path).map_err(|e| from_nets(e).with_hint(&format!("--checkpoint {}", path.display())))
 }

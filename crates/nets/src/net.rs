@@ -27,6 +27,30 @@ pub trait Net {
     }
 }
 
+/// A network that maps inputs to class logits and is trained by
+/// cross-entropy on them: the image families and the MLP. Its [`Net`] is
+/// written once, here.
+pub trait Classifier {
+    /// Logits [N, classes] of the inputs.
+    fn logits(&self, x: &Tensor) -> Tensor;
+    /// Whether the batch's inputs have the shape the network reads.
+    fn check_inputs(&self, _batch: &Batch) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<C: Classifier> Net for C {
+    fn loss(&self, batch: &Batch) -> Tensor {
+        crate::layers::cross_entropy(&self.logits(&batch.x), &batch.y)
+    }
+    fn check(&self, batch: &Batch) -> Result<()> {
+        self.check_inputs(batch)
+    }
+    fn output(&self, batch: &Batch) -> Option<Tensor> {
+        Some(self.logits(&batch.x))
+    }
+}
+
 /// Whether `batch.x` holds images [N, 3, image, image].
 pub fn check_images(batch: &Batch, image: i64) -> Result<()> {
     let s = batch.x.size();

@@ -133,3 +133,12 @@ fn shakespeare_characters_and_bpe() {
     let bpe = data::bpe_tokens("To be, or not to be").unwrap();
     assert_eq!(bpe.ids, [2514, 307, 11, 393, 407, 284, 307]);
 }
+
+#[test]
+fn every_row_declares_what_its_architecture_reads() {
+    for e in nets::zoo::ZOO {
+        let a = e.arch(&nets::zoo::ModelOptions::default(), 784, 10).unwrap();
+        assert_eq!(a.input(), e.input, "{}: input", e.name);
+        assert_eq!(a.block_size(), e.context, "{}: context", e.name);
+    }
+}

@@ -9,7 +9,6 @@ use nets::train::{scale, LrFactor};
 use records::Density;
 use tch::Tensor;
 
-use crate::args::Args;
 use crate::messages::from_nets;
 
 /// `GLOB=FACTOR` as its two halves (the factor's range is checked with the
@@ -32,15 +31,16 @@ pub fn check_rules(rules: &[(String, f64)]) -> Result<()> {
     }
 }
 
-/// The factors the flags give `params` (none without the flags).
-pub fn factors(args: &Args, params: &[(String, Tensor)]) -> Result<Vec<LrFactor>> {
-    if let Some(path) = &args.lr_scale_from {
+/// The factors the flags (--lr-scale-from `from`, --lr-scale `rules`) give
+/// `params` (none without the flags).
+pub fn factors(from: Option<&Path>, rules: &[(String, f64)], params: &[(String, Tensor)]) -> Result<Vec<LrFactor>> {
+    if let Some(path) = from {
         let blocks = read_densities(path)?;
         let hint =
             format!("--lr-scale-from {}: `density` records of hvp-dump | slq-density for this model", path.display());
         return scale::by_curvature(params, &blocks).map_err(|e| from_nets(e).with_hint(&hint));
     }
-    scale::by_pattern(params, &args.lr_scale)
+    scale::by_pattern(params, rules)
         .map_err(|e| from_nets(e).with_hint("--lr-scale PATTERN=FACTOR matches parameters as hvp-dump --block does"))
 }
 

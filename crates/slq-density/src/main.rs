@@ -196,9 +196,9 @@ fn run(args: &Args) -> Result<()> {
                 SigmaMode::Range => "--sigma-var-factor",
                 SigmaMode::Relative => "--sigma-rel",
             };
-            if m.contains("Ritz values") {
+            if m.message().contains("Ritz values") {
                 e.with_hint("lower --rank, or run more Lanczos steps")
-            } else if m.starts_with("sigma ") {
+            } else if m.message().starts_with("sigma ") {
                 e.with_hint(&format!("lower {sigma_flag}"))
             } else {
                 e

@@ -7,6 +7,7 @@
 
 use records::{Density, Tridiag};
 
+use crate::error::{Error, Result};
 use crate::mixture::{Mixture, SUPPORT_SIGMAS};
 use crate::quadrature::gauss_rule;
 use crate::stats::median;
@@ -97,7 +98,7 @@ pub struct ProbeRule {
 }
 
 impl ProbeRule {
-    pub fn from_tridiag(t: &Tridiag) -> Result<Self, String> {
+    pub fn from_tridiag(t: &Tridiag) -> Result<Self> {
         let (nodes, weights) = gauss_rule(&t.alpha, &t.beta)?;
         Ok(ProbeRule { probe: t.probe, nodes, weights })
     }
@@ -121,13 +122,7 @@ pub fn to_axis(lambda: f64, axis: &str, scale: f64, log_floor: f64) -> f64 {
 }
 
 /// Pool the probes of one block into a density record.
-pub fn pool_density(
-    model: &str,
-    block: &str,
-    dim: u64,
-    rules: &[ProbeRule],
-    opts: &DensityOptions,
-) -> Result<Density, String> {
+pub fn pool_density(model: &str, block: &str, dim: u64, rules: &[ProbeRule], opts: &DensityOptions) -> Result<Density> {
     if rules.is_empty() {
         return Err("no probes".into());
     }
@@ -138,19 +133,19 @@ pub fn pool_density(
     // rules is not empty, so the median exists; NaN would fail the positivity checks below.
     // A probe with fewer than k Ritz values has no k-th largest: refused,
     // rather than its smallest standing in for it.
-    let kth = |k: usize| -> Result<f64, String> {
+    let kth = |k: usize| -> Result<f64> {
         let values = rules
             .iter()
             .map(|r| {
                 r.kth_largest(k).ok_or_else(|| {
-                    format!(
+                    Error::new(format!(
                         "the {k}-th largest eigenvalue is asked for, but probe {} has only {} Ritz values",
                         r.probe,
                         r.nodes.len()
-                    )
+                    ))
                 })
             })
-            .collect::<Result<Vec<f64>, String>>()?;
+            .collect::<Result<Vec<f64>>>()?;
         Ok(median(values).unwrap_or(f64::NAN))
     };
 
@@ -159,9 +154,9 @@ pub fn pool_density(
         Normalize::KthLargest(k) => {
             let s = kth(k)?;
             if !(s > 0.0) {
-                return Err(format!(
+                return Err(Error::new(format!(
                     "cannot normalize by the {k}-th largest eigenvalue: its estimate is {s} (not positive)"
-                ));
+                )));
             }
             s
         }
@@ -203,22 +198,24 @@ pub fn pool_density(
             }
             let s = kth(rank)? / scale;
             if !(s > 0.0) {
-                return Err(format!("relative sigma: the {rank}-th largest eigenvalue estimate is {s} (not positive)"));
+                return Err(Error::new(format!(
+                    "relative sigma: the {rank}-th largest eigenvalue estimate is {s} (not positive)"
+                )));
             }
             fraction * s
         }
     };
     if !(sigma > 0.0 && sigma.is_finite()) {
-        return Err(format!("sigma must be positive and finite, got {sigma}"));
+        return Err(Error::new(format!("sigma must be positive and finite, got {sigma}")));
     }
 
     let margin = opts.pad * range + SUPPORT_SIGMAS * sigma;
     let lo = xmin - margin;
     let hi = xmax + margin;
     if range.is_finite() && !(hi - lo).is_finite() {
-        return Err(format!(
+        return Err(Error::new(format!(
             "sigma {sigma:e} is too large: the grid, {SUPPORT_SIGMAS} sigma beyond the nodes on each side, is not finite"
-        ));
+        )));
     }
     let h = (hi - lo) / opts.grid_size as f64;
     let mixture = Mixture::new(&xs, &weights, sigma);

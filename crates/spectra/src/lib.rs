@@ -9,6 +9,8 @@
 //!   integrated where the mass is.
 //! * [`bootstrap`]: standard errors by resampling probes.
 //! * [`stats`]: quantiles and medians of samples.
+//!
+//! Errors are [`Error`], the crate's one error type.
 
 // `!(x > 0.0)` is deliberate throughout: it is also true for NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -16,7 +18,10 @@
 pub mod bootstrap;
 pub mod density;
 pub mod divergence;
+pub mod error;
 mod gauss_legendre;
 pub mod mixture;
 pub mod quadrature;
 pub mod stats;
+
+pub use error::{Error, Result};

@@ -11,6 +11,8 @@
 use ndarray::Array2;
 use ndarray_linalg::{Eigh, UPLO};
 
+use crate::error::{Error, Result};
+
 /// QL sweeps allowed per eigenvalue before giving up; two or three are typical.
 const MAX_SWEEPS_PER_EIGENVALUE: usize = 60;
 
@@ -31,25 +33,25 @@ pub fn gauss_rule_work(steps: usize) -> u128 {
 pub const MAX_STEPS: usize = 200_000;
 
 /// Refuses a tridiagonal longer than [`MAX_STEPS`], with the estimated cost.
-pub fn check_steps(steps: usize) -> Result<(), String> {
+pub fn check_steps(steps: usize) -> Result<()> {
     if steps > MAX_STEPS {
-        return Err(format!(
+        return Err(Error::new(format!(
             "{steps} Lanczos steps: the Gauss rule would take about {:.1e} QL iterations ({} MiB); \
              the limit is {MAX_STEPS} steps (rerun Lanczos with fewer steps)",
             gauss_rule_work(steps) as f64,
             gauss_rule_bytes(steps) >> 20
-        ));
+        )));
     }
     Ok(())
 }
 
-fn check_lengths(alpha: &[f64], beta: &[f64]) -> Result<usize, String> {
+fn check_lengths(alpha: &[f64], beta: &[f64]) -> Result<usize> {
     let m = alpha.len();
     if m == 0 {
         return Err("empty tridiagonal".into());
     }
     if beta.len() + 1 != m {
-        return Err(format!("beta has {} entries, expected {}", beta.len(), m - 1));
+        return Err(Error::new(format!("beta has {} entries, expected {}", beta.len(), m - 1)));
     }
     Ok(m)
 }
@@ -62,7 +64,7 @@ fn check_lengths(alpha: &[f64], beta: &[f64]) -> Result<usize, String> {
 ///
 /// Errors when the lengths do not fit, an entry is not finite, or the
 /// iteration does not converge.
-pub fn gauss_rule(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), String> {
+pub fn gauss_rule(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>)> {
     let m = check_lengths(alpha, beta)?;
     check_steps(m)?;
     if alpha.iter().chain(beta).any(|x| !x.is_finite()) {
@@ -93,7 +95,7 @@ pub fn gauss_rule(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), S
             }
             sweeps += 1;
             if sweeps > MAX_SWEEPS_PER_EIGENVALUE {
-                return Err(format!("QL iteration did not converge for eigenvalue {l} of {m}"));
+                return Err(Error::new(format!("QL iteration did not converge for eigenvalue {l} of {m}")));
             }
             // Wilkinson shift from the leading 2x2 of the block.
             let theta = (d[l + 1] - d[l]) / (2.0 * e[l]);
@@ -144,7 +146,7 @@ pub fn gauss_rule(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), S
 
 /// The same rule from LAPACK's dense symmetric eigensolver: the reference
 /// [`gauss_rule`] is tested against. Cubic in the number of steps.
-pub fn gauss_rule_dense(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), String> {
+pub fn gauss_rule_dense(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f64>)> {
     let m = check_lengths(alpha, beta)?;
     let mut t = Array2::<f64>::zeros((m, m));
     for i in 0..m {
@@ -154,7 +156,8 @@ pub fn gauss_rule_dense(alpha: &[f64], beta: &[f64]) -> Result<(Vec<f64>, Vec<f6
         t[[i + 1, i]] = beta[i];
         t[[i, i + 1]] = beta[i];
     }
-    let (values, vectors) = t.eigh(UPLO::Lower).map_err(|e| format!("symmetric eigensolver failed: {e}"))?;
+    let (values, vectors) =
+        t.eigh(UPLO::Lower).map_err(|e| Error::new(format!("symmetric eigensolver failed: {e}")))?;
     let nodes = values.to_vec();
     let weights: Vec<f64> = (0..m).map(|j| vectors[[0, j]] * vectors[[0, j]]).collect();
     Ok((nodes, weights))

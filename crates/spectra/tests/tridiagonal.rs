@@ -93,7 +93,7 @@ fn bad_shapes_and_non_finite_entries_are_errors() {
 fn too_many_steps_are_refused_before_any_work() {
     let m = spectra::quadrature::MAX_STEPS + 1;
     let err = gauss_rule(&vec![0.0; m], &vec![0.5; m - 1]).unwrap_err();
-    assert!(err.contains("limit is 200000 steps"), "{err}");
+    assert!(err.to_string().contains("limit is 200000 steps"), "{err}");
 }
 
 /// A block's (model, block) key and its probes' rules under the two Gauss solvers.

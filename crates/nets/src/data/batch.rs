@@ -1,13 +1,11 @@
-//! Batches: the [`Batch`] type, its micro-batches, and drawing a Hessian
-//! batch (distinct images, or token windows) from a seeded generator.
-//! Tensors are assembled later, per range of examples ([`Stream`]).
+//! Batches: the [`Batch`] type, its micro-batches, and what drawing any
+//! batch needs (distinct indices, the training fraction, images shaped for
+//! the network). Drawing a Hessian batch is [`super::draw`]'s.
 
 use rng::SplitMix;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
-use super::sources::ImageSet;
-use super::spec::{BatchSpec, Input};
-use super::stream::Stream;
+use super::spec::Input;
 use crate::error::{Error, Result};
 
 /// Inputs and targets of one batch. `x`: [N, features] or images
@@ -67,18 +65,6 @@ pub fn choose_distinct(n: usize, k: usize, rng: &mut SplitMix) -> Vec<usize> {
     idx
 }
 
-/// The Hessian batch's windows of a token stream: `batch_size` offsets
-/// drawn in the training part, each window with its next-token targets.
-pub(crate) fn windows(ids: Vec<i64>, vocab: i64, spec: &BatchSpec, rng: &mut SplitMix) -> Result<Stream> {
-    let t = spec.seq_len as usize;
-    let train = ((ids.len() as f64) * TRAIN_FRACTION) as usize;
-    if train < t + 2 {
-        return Err(Error::invalid(format!("corpus too short ({train} training tokens) for sequences of {t}")));
-    }
-    let offsets = (0..spec.batch_size).map(|_| rng.below((train - t - 1) as u64) as usize).collect();
-    Ok(Stream::windows(ids, offsets, t, vocab))
-}
-
 /// [N, C, H, W] f64 images to what the network reads: flat features, or
 /// three channels at `size` x `size`.
 pub(crate) fn shape_images(x: Tensor, input: Input) -> Result<Tensor> {
@@ -103,13 +89,4 @@ pub(crate) fn shape_images(x: Tensor, input: Input) -> Result<Tensor> {
         }
         Input::Tokens | Input::MaskedLm => Err(Error::mismatch("token inputs are not images")),
     }
-}
-
-/// The Hessian batch's images: `batch_size` distinct examples of `set`.
-pub(crate) fn image_batch(set: ImageSet, spec: &BatchSpec, kind: Kind, rng: &mut SplitMix) -> Result<Stream> {
-    let idx = choose_distinct(set.n, spec.batch_size as usize, rng);
-    if idx.len() < spec.batch_size as usize {
-        return Err(Error::BatchExceedsData { batch_size: spec.batch_size, available: set.n, data: spec.kind.name() });
-    }
-    Stream::images(set, idx, spec.input, kind)
 }

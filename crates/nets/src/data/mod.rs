@@ -13,7 +13,8 @@
 //! a masking drawn from the data seed (see [`masked_lm`]).
 //!
 //! * [`spec`]: what is asked for ([`BatchSpec`], [`DataKind`], [`Input`]);
-//! * [`batch`]: the [`Batch`] type and drawing examples or token windows;
+//! * [`batch`]: the [`Batch`] type and what drawing examples needs;
+//! * [`draw`]: a Hessian batch's images or token windows, drawn from a seed;
 //! * [`formats`]: IDX and `.npy` files;
 //! * [`sources`]: the installed data sets and a user's image files;
 //! * [`tokenize`]: characters and GPT-2 BPE;
@@ -25,6 +26,7 @@
 //! * [`zipf`]: imbalanced classes, a training set subsampled by a power law.
 
 pub mod batch;
+pub mod draw;
 pub mod formats;
 pub mod masking;
 pub mod saved;
@@ -146,11 +148,11 @@ pub fn stream(spec: &BatchSpec, kind: Kind) -> Result<Stream> {
                 }
                 _ => load_npy_dir(&user_paths(spec, UserFiles::Dir)?[0])?,
             };
-            batch::image_batch(zipf::imbalanced(set, spec.class_zipf, spec.seed)?, spec, kind, &mut rng)
+            draw::image_batch(zipf::imbalanced(set, spec.class_zipf, spec.seed)?, spec, kind, &mut rng)
         }
         (_, Input::Tokens) => {
             let (ids, vocab) = token_stream(spec, &mut rng)?;
-            batch::windows(ids, vocab, spec, &mut rng)
+            draw::windows(ids, vocab, spec, &mut rng)
         }
         (_, Input::MaskedLm) => {
             let (ids, vocab) = token_stream(spec, &mut rng)?;

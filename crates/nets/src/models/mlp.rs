@@ -5,9 +5,8 @@
 use tch::nn::Path;
 use tch::Tensor;
 
-use crate::data::Batch;
-use crate::layers::{cross_entropy, Linear};
-use crate::net::Net;
+use crate::layers::Linear;
+use crate::net::Classifier;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MlpConfig {
@@ -69,11 +68,8 @@ impl Mlp {
     }
 }
 
-impl Net for Mlp {
-    fn loss(&self, batch: &Batch) -> Tensor {
-        cross_entropy(&self.logits(&batch.x), &batch.y)
-    }
-    fn output(&self, batch: &Batch) -> Option<Tensor> {
-        Some(self.logits(&batch.x))
+impl Classifier for Mlp {
+    fn logits(&self, x: &Tensor) -> Tensor {
+        Mlp::logits(self, x)
     }
 }

@@ -93,6 +93,7 @@ pub struct Built {
     pub arch: Arch,
     pub vs: VarStore,
     pub net: Box<dyn Net>,
+    pub kind: Kind,
 }
 
 /// [`build`], with libtorch's failures (weights it cannot allocate) as an
@@ -112,5 +113,5 @@ pub fn build(arch: &Arch, kind: Kind, device: Device, init_seed: u64) -> Built {
     if device != Device::Cpu {
         vs.set_device(device);
     }
-    Built { arch: arch.clone(), vs, net }
+    Built { arch: arch.clone(), vs, net, kind }
 }

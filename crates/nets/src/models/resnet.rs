@@ -9,8 +9,8 @@ use tch::Tensor;
 
 use crate::data::Batch;
 use crate::error::Result;
-use crate::layers::{conv, conv_weight, cross_entropy, BatchNorm, BnMode, Linear};
-use crate::net::{check_images, Net};
+use crate::layers::{conv, conv_weight, BatchNorm, BnMode, Linear};
+use crate::net::{check_images, Classifier};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResNetConfig {
@@ -140,14 +140,11 @@ impl ResNet {
     }
 }
 
-impl Net for ResNet {
-    fn loss(&self, batch: &Batch) -> Tensor {
-        cross_entropy(&self.logits(&batch.x), &batch.y)
+impl Classifier for ResNet {
+    fn logits(&self, x: &Tensor) -> Tensor {
+        ResNet::logits(self, x)
     }
-    fn check(&self, batch: &Batch) -> Result<()> {
+    fn check_inputs(&self, batch: &Batch) -> Result<()> {
         check_images(batch, self.cfg.image)
-    }
-    fn output(&self, batch: &Batch) -> Option<Tensor> {
-        Some(self.logits(&batch.x))
     }
 }

@@ -10,8 +10,8 @@ use tch::Tensor;
 
 use crate::data::Batch;
 use crate::error::{Error, Result};
-use crate::layers::{conv, conv_weight, cross_entropy, Linear};
-use crate::net::{check_images, Net};
+use crate::layers::{conv, conv_weight, Linear};
+use crate::net::{check_images, Classifier};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct VggConfig {
@@ -125,17 +125,14 @@ impl Vgg {
     }
 }
 
-impl Net for Vgg {
-    fn loss(&self, batch: &Batch) -> Tensor {
-        cross_entropy(&self.logits(&batch.x), &batch.y)
+impl Classifier for Vgg {
+    fn logits(&self, x: &Tensor) -> Tensor {
+        Vgg::logits(self, x)
     }
-    fn check(&self, batch: &Batch) -> Result<()> {
+    fn check_inputs(&self, batch: &Batch) -> Result<()> {
         if self.cfg.image < 32 {
             return Err(Error::invalid("VGG needs images of at least 32 x 32"));
         }
         check_images(batch, self.cfg.image)
-    }
-    fn output(&self, batch: &Batch) -> Option<Tensor> {
-        Some(self.logits(&batch.x))
     }
 }

@@ -13,8 +13,8 @@ use tch::Tensor;
 
 use crate::data::Batch;
 use crate::error::Result;
-use crate::layers::{attention, cross_entropy, LayerNorm, Linear};
-use crate::net::{check_images, Net};
+use crate::layers::{attention, LayerNorm, Linear};
+use crate::net::{check_images, Classifier};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct VitConfig {
@@ -140,14 +140,11 @@ impl Vit {
     }
 }
 
-impl Net for Vit {
-    fn loss(&self, batch: &Batch) -> Tensor {
-        cross_entropy(&self.logits(&batch.x), &batch.y)
+impl Classifier for Vit {
+    fn logits(&self, x: &Tensor) -> Tensor {
+        Vit::logits(self, x)
     }
-    fn check(&self, batch: &Batch) -> Result<()> {
+    fn check_inputs(&self, batch: &Batch) -> Result<()> {
         check_images(batch, self.cfg.image)
-    }
-    fn output(&self, batch: &Batch) -> Option<Tensor> {
-        Some(self.logits(&batch.x))
     }
 }
