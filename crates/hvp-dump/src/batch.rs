@@ -11,7 +11,7 @@ use crate::messages::from_nets;
 /// The Hessian batch of `spec`, in `kind`, after checking that what is held
 /// at once fits in memory.
 pub fn draw(job: &HvpJob, spec: &BatchSpec, kind: tch::Kind) -> Result<Stream> {
-    let data = &job.data;
+    let data = &job.batching;
     // Sizes before work: the batch (one micro-batch when streamed).
     let value_bytes = kind.elt_size_in_bytes() as f64;
     let (held, what) = match data.batches {
@@ -37,12 +37,12 @@ pub fn draw(job: &HvpJob, spec: &BatchSpec, kind: tch::Kind) -> Result<Stream> {
 /// else put on the device whole (split into --micro-batch views).
 pub fn with_batch<T>(job: &HvpJob, stream: &Stream, work: impl FnOnce(HessianBatch) -> Result<T>) -> Result<T> {
     let device = job.device;
-    match (job.data.batches, job.data.micro_batch) {
+    match (job.batching.batches, job.batching.micro_batch) {
         (Some(_), Some(micro)) => work(HessianBatch::Streamed { stream, micro: micro as usize, device }),
         _ => {
             let batch = nets::contain("putting the batch on the device", || Ok(stream.whole()?.to(device)))
                 .map_err(from_nets)?;
-            work(HessianBatch::Held { batch: &batch, micro: job.data.micro_batch })
+            work(HessianBatch::Held { batch: &batch, micro: job.batching.micro_batch })
         }
     }
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use cli::{Error, Result};
 use lanczos::{Probe, Reorth};
 use nets::blocks::Grouping;
-use nets::data::Input;
 use nets::layers::BnMode;
 use nets::models::Loss;
 use nets::recipe::ModelSpec;
@@ -24,20 +23,16 @@ pub struct HvpJob {
     pub dtype: Option<Kind>,
     pub device: Device,
     pub threads: usize,
-    pub data: DataJob,
+    /// The Hessian batch.
+    pub data: nets_cli::DataChoice,
+    pub batching: Batching,
     pub blocks: BlockChoice,
     pub spectra: SpectraJob,
     pub files: Files,
 }
 
-/// The Hessian batch.
-pub struct DataJob {
-    pub flags: nets_cli::DataFlags,
-    pub inputs: Option<PathBuf>,
-    pub reads: Option<Input>,
-    /// Examples in the batch (None: the model's default).
-    pub examples: Option<i64>,
-    pub seed: u64,
+/// How the Hessian batch is held.
+pub struct Batching {
     /// Examples per graph (--micro-batch).
     pub micro_batch: Option<i64>,
     /// Streamed as this many micro-batches (--batches).
@@ -153,15 +148,17 @@ impl HvpJob {
             dtype,
             device,
             threads: args.threads,
-            data: DataJob {
+            data: nets_cli::DataChoice {
                 flags: args.data_flags.clone(),
                 inputs: args.inputs.clone(),
                 reads: args.reads,
                 examples: examples(args)?,
                 seed: args.data_seed,
-                micro_batch: args.micro_batch,
-                batches: args.batches,
+                purpose: "a Hessian batch",
+                // A module's blocks are listed without its data; a zoo model is shaped by it.
+                needed: !args.list_blocks,
             },
+            batching: Batching { micro_batch: args.micro_batch, batches: args.batches },
             blocks: BlockChoice { patterns, grouping, split_qkv: args.split_qkv, list: args.list_blocks },
             spectra: SpectraJob {
                 exact_max: args.exact.then_some(args.exact_max),

@@ -16,7 +16,7 @@ use cli::{Error, Result};
 use nets::blocks::{select, units_of, Block};
 use nets::data::Shape;
 use nets::hvp::HessianBatch;
-use nets_cli::{Data, DataChoice};
+use nets_cli::Data;
 use records::RecordWriter;
 
 use args::{Args, TOOL};
@@ -39,17 +39,8 @@ fn run(args: &Args) -> Result<()> {
 
 /// The model and its Hessian batch, then the runs over the chosen blocks.
 fn hessian(job: &HvpJob) -> Result<()> {
-    let data = &job.data;
-    let choice = DataChoice {
-        flags: &data.flags,
-        inputs: data.inputs.as_deref(),
-        reads: data.reads,
-        examples: data.examples,
-        seed: data.seed,
-        purpose: "a Hessian batch",
-        needed: !job.blocks.list,
-    };
-    let resolved = nets_cli::resolve(&job.model, job.dtype, job.device, &choice, from_nets, |spec, kind| {
+    let data = &job.batching;
+    let resolved = nets_cli::resolve(&job.model, job.dtype, job.device, &job.data, from_nets, |spec, kind| {
         let stream = batch::draw(job, spec, kind)?;
         let shape = stream.shape;
         Ok((stream, shape))

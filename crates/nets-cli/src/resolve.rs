@@ -3,7 +3,7 @@
 //! as the model's contract says (a data set drawn for it, or a user's batch
 //! of named tensors), then the model shaped for that data.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use cli::{Error, Result};
 use nets::data::{Batch, BatchSpec, Input, Shape};
@@ -13,10 +13,10 @@ use tch::{Device, Kind, Tensor};
 use crate::DataFlags;
 
 /// Where the data comes from, as the flags say.
-pub struct DataChoice<'a> {
-    pub flags: &'a DataFlags,
+pub struct DataChoice {
+    pub flags: DataFlags,
     /// `--inputs`: a user's batch of named tensors, read whole.
-    pub inputs: Option<&'a Path>,
+    pub inputs: Option<PathBuf>,
     /// `--reads`: what a module reads from a data set.
     pub reads: Option<Input>,
     /// Examples to draw (None: the model's default batch, else 32).
@@ -63,8 +63,8 @@ pub fn resolve<D>(
     if !choice.needed && !contract.shaped_by_data {
         return Ok(Resolved { recipe, data: Data::Skipped });
     }
-    let flags = choice.flags;
-    if let Some(file) = choice.inputs {
+    let flags = &choice.flags;
+    if let Some(file) = &choice.inputs {
         if flags.class_zipf != 0.0 {
             return Err(Error::usage("--class-zipf subsamples --data image sets, not an --inputs batch"));
         }

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use cli::{Error, Result};
-use nets::data::Input;
 use nets::models::Loss;
 use nets::recipe::ModelSpec;
 use nets::train::{OptimizerKind, OptimizerSpec, Schedule};
@@ -21,7 +20,8 @@ pub struct TrainJob {
     pub kind: Kind,
     pub device: Device,
     pub threads: usize,
-    pub data: DataJob,
+    /// The training and held-out data.
+    pub data: nets_cli::DataChoice,
     /// The rates, in order (--lr, or --lr-grid).
     pub rates: Vec<f64>,
     /// Whether the rates are a grid (a `best` record, and no error for a run
@@ -47,16 +47,6 @@ pub struct TrainJob {
     pub label: Option<String>,
     pub lr_scale: Vec<(String, f64)>,
     pub lr_scale_from: Option<PathBuf>,
-}
-
-/// The training and held-out data.
-pub struct DataJob {
-    pub flags: nets_cli::DataFlags,
-    pub inputs: Option<PathBuf>,
-    pub reads: Option<Input>,
-    /// The size of a synthetic training set.
-    pub synthetic_examples: i64,
-    pub seed: u64,
 }
 
 /// How long each run trains.
@@ -98,12 +88,15 @@ impl TrainJob {
             kind,
             device,
             threads: args.threads,
-            data: DataJob {
+            data: nets_cli::DataChoice {
                 flags: args.data_flags.clone(),
                 inputs: args.inputs.clone(),
                 reads: args.reads,
-                synthetic_examples: args.synthetic_examples,
+                // The size of a synthetic training set.
+                examples: Some(args.synthetic_examples),
                 seed: args.data_seed,
+                purpose: "training data",
+                needed: true,
             },
             rates,
             grid: args.lr_grid.is_some(),

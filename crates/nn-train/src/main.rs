@@ -12,7 +12,7 @@ use clap::Parser;
 use cli::{Error, Result};
 use nets::data::{Batch, DataKind, Examples, Shape, TrainData};
 use nets::train::{self, HeldOut, TrainConfig};
-use nets_cli::{Data, DataChoice};
+use nets_cli::Data;
 use records::{Classes, Record, RecordWriter, Run};
 
 use args::{Args, TOOL};
@@ -36,16 +36,7 @@ fn run(args: &Args) -> Result<()> {
 /// The model and its data, then one run per rate.
 fn train_all(job: &TrainJob) -> Result<()> {
     let d = &job.data;
-    let choice = DataChoice {
-        flags: &d.flags,
-        inputs: d.inputs.as_deref(),
-        reads: d.reads,
-        examples: Some(d.synthetic_examples),
-        seed: d.seed,
-        purpose: "training data",
-        needed: true,
-    };
-    let resolved = nets_cli::resolve(&job.model, Some(job.kind), job.device, &choice, from_nets, |spec, kind| {
+    let resolved = nets_cli::resolve(&job.model, Some(job.kind), job.device, d, from_nets, |spec, kind| {
         if spec.kind == DataKind::Synthetic {
             // Drawn as f64 values, for the training and the held-out set.
             let need = 2.0 * nets_cli::batch_bytes(&spec.input, spec.batch_size, spec.seq_len, 8.0);
