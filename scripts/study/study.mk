@@ -184,10 +184,14 @@ $(STUDY)/associations.jsonl: $(STUDY)/predictors.jsonl $(STUDY)/gaps.jsonl
 	$(GAP_STUDY) associate --bootstrap 1000 --seed 1 --points $(STUDY)/points.csv $^ > $@.part && mv $@.part $@
 $(STUDY)/associations-steps.jsonl: $(STUDY)/predictors.jsonl $(STUDY)/gaps.jsonl
 	$(GAP_STUDY) associate --target steps-ratio --bootstrap 1000 --seed 1 $^ > $@.part && mv $@.part $@
+# The gap without each task's loss scale: mean ln(SGD's loss / AdamW's).
+$(STUDY)/associations-log-ratio.jsonl: $(STUDY)/predictors.jsonl $(STUDY)/gaps.jsonl
+	$(GAP_STUDY) associate --target log-ratio --bootstrap 1000 --seed 1 $^ > $@.part && mv $@.part $@
 $(STUDY)/associations-small.jsonl: $(STUDY)/predictors-small.jsonl $(STUDY)/gaps-small.jsonl
 	$(GAP_STUDY) associate --bootstrap 1000 --seed 1 $^ > $@.part && mv $@.part $@
 
-STUDY_OUTPUTS = $(STUDY)/associations.jsonl $(STUDY)/associations-steps.jsonl $(STUDY)/associations-small.jsonl
+STUDY_OUTPUTS = $(STUDY)/associations.jsonl $(STUDY)/associations-log-ratio.jsonl $(STUDY)/associations-steps.jsonl \
+  $(STUDY)/associations-small.jsonl
 study-analysis: $(STUDY_OUTPUTS)
 	scripts/study/report $(STUDY)
 	gnuplot -e "in='$(STUDY)/points.csv'; out='$(STUDY)/predictors.png'" scripts/gnuplot/study.gp

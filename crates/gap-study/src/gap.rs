@@ -191,6 +191,8 @@ pub fn run(args: &Args) -> Result<()> {
         adamw_losses: g.adamw_losses,
         gap: g.gap,
         ci90: g.ci90,
+        log_ratio: Some(g.log_ratio),
+        log_ratio_ci90: Some(g.log_ratio_ci90),
         steps_ratio: g.steps_ratio,
         sgd_reached: g.sgd_reached,
         flattened: g.flattened,

@@ -592,6 +592,12 @@ pub struct Gap {
     /// 90% interval (Student t over the paired seed differences).
     pub gap: f64,
     pub ci90: [f64; 2],
+    /// Mean over seeds of ln(SGD's final loss / AdamW's), the gap without
+    /// the task's loss scale, and its 90% t interval.
+    #[serde(default)]
+    pub log_ratio: Option<f64>,
+    #[serde(default)]
+    pub log_ratio_ci90: Option<[f64; 2]>,
     /// Steps SGD needs to reach AdamW's mean held-out loss at T/2, over the
     /// steps AdamW needs (medians over seeds; None: SGD never reached it).
     #[serde(default)]
