@@ -85,7 +85,7 @@ demo-synthetic: build
 	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
 	  | jq -c 'select(.type == "heterogeneity")'
 
-# Speed and accuracy against the peers (installs them into .venv, bench only).
+# Speed and accuracy against the peers (installs them into .venv-bench, for the bench only).
 bench: setup
 	scripts/bench/bench
 
