@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cli::{Error, Result};
 use predictors::gap::{estimate, Curve};
-use records::{Best, Gap, Record, RecordWriter, Run, Step, TrainSummary};
+use records::{Best, Gap, LrScale, Record, RecordWriter, Run, Step, TrainSummary};
 
 #[derive(clap::Args, Debug)]
 #[command(allow_negative_numbers = true)]
@@ -46,12 +46,15 @@ pub struct Args {
 
 /// What one nn-train output holds.
 #[derive(Default)]
-struct Runs {
+pub(crate) struct Runs {
     steps: Vec<Step>,
     summaries: Vec<TrainSummary>,
     best: Option<Best>,
     /// The --init-seed of its `run` record (0 when not given).
     init_seed: u64,
+    /// Its per-block learning-rate factors and their rule (`run` record).
+    lr_scale: Option<Vec<LrScale>>,
+    lr_scale_rule: Option<String>,
 }
 
 fn read(file: &PathBuf) -> Result<Runs> {
@@ -60,6 +63,8 @@ fn read(file: &PathBuf) -> Result<Runs> {
         match line.kind.as_str() {
             "run" => {
                 let run: Run = line.parse()?;
+                r.lr_scale = run.lr_scale.clone();
+                r.lr_scale_rule = run.lr_scale_rule.clone();
                 let at = run.args.iter().position(|a| a == "--init-seed");
                 if let Some(v) = at.and_then(|i| run.args.get(i + 1)) {
                     r.init_seed = v
@@ -92,25 +97,45 @@ fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path) -> Result<(Curve, 
 }
 
 /// One optimizer on one configuration.
-struct Measured {
+pub(crate) struct Measured {
     /// Its best rate, and whether the grid bracketed it.
-    lr: f64,
-    interior: bool,
+    pub lr: f64,
+    pub interior: bool,
     /// The runs at that rate, one per seed (the grid's own run left out), and their seeds.
-    curves: Vec<Curve>,
-    seeds: Vec<u64>,
+    pub curves: Vec<Curve>,
+    pub seeds: Vec<u64>,
     /// The grid's summary at the best rate (steps, batch, model).
-    summary: TrainSummary,
+    pub summary: TrainSummary,
 }
 
-/// Optimizer `name`'s measurement from its grid and its seed files.
-fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> {
+/// Whether `runs` (from `file`) has per-block rates by `rule` (None: none
+/// at all), so that plain and rescued runs cannot be swapped.
+fn check_rule(runs: &Runs, rule: Option<&str>, file: &Path) -> Result<()> {
+    let has = runs.lr_scale.as_ref().map(|_| runs.lr_scale_rule.as_deref().unwrap_or("--lr-scale"));
+    if has == rule {
+        return Ok(());
+    }
+    let say = |r: Option<&str>| r.map_or("one learning rate".to_string(), |r| format!("per-block rates by `{r}`"));
+    Err(Error::invalid(format!("{}: a run with {}, expected {}", file.display(), say(has), say(rule))))
+}
+
+/// Optimizer `name`'s measurement from its grid and its seed files (`flag`
+/// names them in messages), all with per-block rates by `rule` or, for
+/// None, with one rate.
+pub(crate) fn optimizer(
+    name: &str,
+    flag: &str,
+    rule: Option<&str>,
+    grid: &PathBuf,
+    seeds: &[PathBuf],
+) -> Result<Measured> {
     if seeds.len() < 2 {
         return Err(Error::usage(format!(
-            "--{name}-seed: give at least two runs at the best rate (the grid's own run is not part of the gap)"
+            "--{flag}-seed: give at least two runs at the best rate (the grid's own run is not part of the gap)"
         )));
     }
     let runs = read(grid)?;
+    check_rule(&runs, rule, grid)?;
     let best = runs.best.clone().ok_or_else(|| {
         Error::invalid(format!("{}: no `best` record (an nn-train --lr-grid output is expected)", grid.display()))
     })?;
@@ -123,6 +148,14 @@ fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> 
     let mut used = vec![runs.init_seed];
     for f in seeds {
         let r = read(f)?;
+        check_rule(&r, rule, f)?;
+        if r.lr_scale != runs.lr_scale {
+            return Err(Error::invalid(format!(
+                "{}: its learning-rate factors differ from those of the grid {}",
+                f.display(),
+                grid.display()
+            )));
+        }
         if used.contains(&r.init_seed) {
             return Err(Error::invalid(format!(
                 "{}: --init-seed {} is already used by the grid or another seed file",
@@ -159,8 +192,8 @@ pub fn run(args: &Args) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         return Err(Error::usage(format!("--tolerance must be positive, got {}", args.tolerance)));
     }
-    let sgd = optimizer("sgd", &args.sgd, &args.sgd_seed)?;
-    let adamw = optimizer("adamw", &args.adamw, &args.adamw_seed)?;
+    let sgd = optimizer("sgd", "sgd", None, &args.sgd, &args.sgd_seed)?;
+    let adamw = optimizer("adamw", "adamw", None, &args.adamw, &args.adamw_seed)?;
     if sgd.seeds != adamw.seeds {
         return Err(Error::invalid(format!(
             "SGD's runs have seeds {:?}, AdamW's {:?}: the gap pairs them, seed by seed",
