@@ -40,6 +40,9 @@ help:
 	@echo "make study   does JS0 or a rival predict the SGD-AdamW gap? 24 configurations, 3 seeds (docs/study.md)"
 	@echo "make study-quick  the same steps on 6 configurations with short budgets (a smoke run)"
 	@echo "make study-jobs PHASE=1|2|3  one command per study job, for GNU parallel or a Slurm array"
+	@echo "make rescue  SGD with per-block rates (curvature, gradient rules) against the study's SGD and AdamW (docs/mechanism.md)"
+	@echo "make imbalance  SGD and AdamW on imbalanced classes (--class-zipf 0, 1, 2), gaps and JS0 (docs/mechanism.md)"
+	@echo "make rescue-quick, make imbalance-quick  the same steps at a smoke scale"
 	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
 	@echo "  SPECTRA_FLAGS='--probes 3 --steps 50' adds hvp-dump flags to every spectrum (a quick look)"
 
@@ -451,3 +454,4 @@ fig-js0-gap: $(GAP_LABELS:%=$(OUT)/js0-%.csv) $(GAP_LABELS:%=$(OUT)/gap-%.csv)
 
 # Beyond the paper: does JS0, or a rival, predict SGD's deficit? (docs/study.md)
 include scripts/study/study.mk
+include scripts/mechanism/mechanism.mk

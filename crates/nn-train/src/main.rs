@@ -195,6 +195,7 @@ fn run(args: &Args) -> Result<()> {
     run.device = Some(nets::device_name(device));
     run.dtype = Some(nets::dtype_name(kind).to_string());
     run.lr_scale = lr_scale::record(&cfg.lr_scale);
+    run.lr_scale_rule = lr_scale::rule_name(args);
     run.class_zipf = Some(args.data_flags.class_zipf).filter(|s| *s != 0.0);
     // libtorch's reductions, and so the bytes, depend on the count.
     run.threads = Some(tch::get_num_threads().max(1) as u64);
@@ -259,6 +260,8 @@ fn run(args: &Args) -> Result<()> {
                         .filter(|h| h.loss.is_finite())
                         .and_then(|h| h.frequent_accuracy),
                     heldout_accuracy_rare_half: s.heldout.filter(|h| h.loss.is_finite()).and_then(|h| h.rare_accuracy),
+                    heldout_loss_frequent_half: s.heldout.filter(|h| h.loss.is_finite()).and_then(|h| h.frequent_loss),
+                    heldout_loss_rare_half: s.heldout.filter(|h| h.loss.is_finite()).and_then(|h| h.rare_loss),
                 }))
                 .map_err(|e| Stop::Tool(e.into()))
             }
@@ -287,6 +290,14 @@ fn run(args: &Args) -> Result<()> {
                 .heldout
                 .filter(|_| outcome.diverged_at.is_none())
                 .and_then(|h| h.rare_accuracy),
+            final_heldout_loss_frequent_half: outcome
+                .heldout
+                .filter(|_| outcome.diverged_at.is_none())
+                .and_then(|h| h.frequent_loss),
+            final_heldout_loss_rare_half: outcome
+                .heldout
+                .filter(|_| outcome.diverged_at.is_none())
+                .and_then(|h| h.rare_loss),
             final_train_loss: outcome.final_train_loss,
             diverged_at: outcome.diverged_at,
         };

@@ -481,6 +481,12 @@ pub struct Step {
     pub heldout_accuracy_frequent_half: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heldout_accuracy_rare_half: Option<f64>,
+    /// With imbalanced classes: held-out loss (mean cross-entropy) over the
+    /// same halves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_loss_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_loss_rare_half: Option<f64>,
 }
 
 /// One training run of `nn-train` (one learning rate), at its end.
@@ -505,6 +511,11 @@ pub struct TrainSummary {
     pub final_heldout_accuracy_frequent_half: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_heldout_accuracy_rare_half: Option<f64>,
+    /// With imbalanced classes: the final loss per half of the classes, as in `Step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_loss_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_loss_rare_half: Option<f64>,
     /// Mean training loss over the last logged tenth of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_train_loss: Option<f64>,
