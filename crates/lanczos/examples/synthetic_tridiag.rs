@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dtype: None,
         threads: None,
         lr_scale: None,
+        lr_scale_rule: None,
         class_zipf: None,
     }))
     .expect("serializes")];
