@@ -6,7 +6,9 @@
 //!
 //! Full reorthogonalization (modified Gram-Schmidt over a contiguous basis,
 //! a second sweep when the first one removed most of the vector; vectorized)
-//! runs on a rayon pool: [`Options::threads`] sets its size. Every
+//! runs on a rayon pool, shared by every run of the process that asks for
+//! the same number of threads ([`Options::threads`]), and only when the
+//! vectors are long enough for a sweep to split over threads. Every
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
 //! Partial reorthogonalization ([`Reorth::Partial`]) runs the same sweep
@@ -36,6 +38,7 @@ mod kernels;
 mod memory;
 mod operator;
 mod partial;
+mod pool;
 mod probe;
 mod reorth;
 
@@ -161,7 +164,9 @@ pub struct Options {
     pub breakdown_tol: f64,
     /// Threads for reorthogonalization. 0: the rayon pool the caller runs in
     /// (the global pool, sized to the core count, unless the caller installed
-    /// another). The result does not depend on this setting, only the time.
+    /// another); else a pool of that size, built once per process. Vectors
+    /// too short to split run on the calling thread either way. The result
+    /// does not depend on this setting, only the time.
     pub threads: usize,
 }
 
@@ -447,9 +452,11 @@ fn run<O: SymmetricOperator>(
     let mut basis =
         Store::new(kept, n, m, opts.basis_dir.as_deref()).map_err(|error| LanczosError::Basis { step: 0, error })?;
     let mut scratch = Vec::new();
-    // A pool that cannot be built changes nothing but speed: fall back to the current one.
-    let pool = (opts.threads > 0).then(|| rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().ok());
-    let pool = pool.flatten();
+    // Only a sweep that splits over threads goes to the pool: a shorter one
+    // runs here, where handing it to a worker would cost two context
+    // switches a step and gain nothing.
+    let splits = matches!(basis, Store::F64(_) | Store::F32(_)) && reorth::splits_over_threads(n);
+    let pool = if splits && opts.threads > 0 { pool::shared(opts.threads) } else { None };
     let mut w = vec![0.0; n];
     let mut alpha = Vec::with_capacity(m);
     let mut beta: Vec<f64> = Vec::with_capacity(m);
