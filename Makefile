@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 fig8-rotation table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
+.PHONY: all setup build test gpu-bundle demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 fig8-rotation table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make test    install what is missing, then check formatting and lints and run every test"
 	@echo "make bench   speed and accuracy against the Python way (README, 'Speed and accuracy')"
 	@echo "make build   release binaries in $(RELEASE)/"
+	@echo "make gpu-bundle  hvp-dump and nn-train for the device's torch 2.11, launcher and check, in gpu-bundle/ (docs/gpu.md)"
 	@echo "make figures every figure and table of the paper, into $(OUT)/ (docs/reproduction.md):"
 	@echo "             figures-init (no training) and figures-training (nn-train)"
 	@echo "  fig1       paper Figure 1: fig1-init and fig1-training"
@@ -57,6 +58,12 @@ test: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
 	$(CARGO) test --workspace
+
+# For a GPU machine whose image has torch 2.11 and no Rust (docs/gpu.md):
+# a second virtualenv (.venv-torch211), a side build with tch 0.24 in
+# target/gpu-bundle, and the folder a device call carries. Not part of test.
+gpu-bundle:
+	scripts/gpu/bundle gpu-bundle
 
 # The main job: Hessian spectra of a small GPT-2 (nanoGPT names, Shakespeare
 # characters) and of the paper's MLP (MNIST) at initialization, block by block,

@@ -15,7 +15,7 @@ use nets::blocks::{select, units, Block, Grouping};
 use nets::data::{Shape, Stream};
 use nets::hvp::{BlockHessian, HessianBatch};
 use nets::net::Net;
-use nets::slq::{self, Output, Progress, Runs, Shard, Task};
+use nets::slq::{self, Engine, Output, Progress, Runs, Shard, Task};
 use nets::zoo;
 use records::{Gradient, Hessian, Record, RecordWriter, Run, Tridiag};
 
@@ -253,6 +253,12 @@ fn dump(
         basis_dir: args.basis_dir.clone(),
         ..Options::default()
     };
+    let engine = args.engine.resolve(device, args.basis_dir.is_some());
+    if engine == Engine::Tensor && args.basis_dir.is_some() && !args.exact {
+        return Err(Error::usage(
+            "--basis-dir applies to --engine rust (the tensor engine keeps its basis on the device)",
+        ));
+    }
     if let Some(dir) = &args.basis_dir {
         if !dir.is_dir() {
             return Err(Error::invalid(format!("--basis-dir {}: not a directory", dir.display())));
@@ -288,7 +294,9 @@ fn dump(
                 row / (1u64 << 20) as f64
             )));
         }
-        if let Some(basis) = lanczos::BasisMemory::of_run(&chosen, d) {
+        // A basis on a GPU is not in host memory (the device refuses what it cannot hold).
+        let on_host = engine == Engine::Rust || device == tch::Device::Cpu;
+        if let Some(basis) = lanczos::BasisMemory::of_run(&chosen, d).filter(|_| on_host) {
             let what =
                 format!("block `{}`'s Lanczos basis ({}, within --memory {} GiB)", b.name, kept.name(), args.memory);
             nets_cli::fits(basis.bytes(), &what)?;
@@ -337,7 +345,7 @@ fn dump(
         Progress::Block(b) => bar.set_message(b.name.clone()),
         Progress::Product => bar.inc(1),
     };
-    for output in Runs::new(net, blocks, batch, &task, items, progress) {
+    for output in Runs::new(net, blocks, batch, &task, items, progress).with_engine(engine) {
         match output.map_err(from_nets)? {
             Output::Hessian { block, values } => {
                 let d = block.dim();
@@ -360,6 +368,7 @@ fn dump(
                 reorth: Some(t.reorth.name().to_string()),
                 reorth_steps: (t.reorth == lanczos::Reorth::Partial).then_some(t.reorth_steps as u64),
                 basis: Some(t.basis.name().to_string()),
+                engine: Some(engine.name().to_string()),
             }))?,
         }
     }

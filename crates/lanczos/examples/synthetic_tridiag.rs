@@ -91,6 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     reorth: Some("full".into()),
                     reorth_steps: None,
                     basis: None,
+                    engine: None,
                 });
                 lines.push(serde_json::to_string(&rec).expect("serializes"));
             }

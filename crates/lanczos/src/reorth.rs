@@ -36,7 +36,7 @@ pub(crate) fn twice_if_needed<E>(
     partials.resize(w.len().div_ceil(CHUNK), 0.0);
     let before = norm(w);
     sweep(w, partials)?;
-    if norm(w) < std::f64::consts::FRAC_1_SQRT_2 * before {
+    if crate::second_pass_needed(before, norm(w)) {
         sweep(w, partials)?;
     }
     Ok(())

@@ -125,6 +125,10 @@ pub struct Tridiag {
     /// The basis kept for reorthogonalization: `f64`, `f32` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<String>,
+    /// The Lanczos engine that ran: `rust` (host vectors) or `tensor`
+    /// (vectors and basis on the network's device). Absent: `rust`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl Tridiag {
