@@ -228,6 +228,15 @@ impl<'a> BlockHessian<'a> {
         }
     }
 
+    /// The block's HVP with `vs` on batch `k`: through the kept graph when
+    /// there is one batch, else through that batch's gradient graph.
+    fn batch_hvp(&self, k: usize, vs: &[Tensor]) -> Result<Option<Vec<Tensor>>> {
+        match &self.kept {
+            Some(g) => self.hvp_one(g, vs, true),
+            None => self.hvp_one(&self.gradient_graph(k)?, vs, false),
+        }
+    }
+
     fn hvp_one(&self, g: &[Tensor], vs: &[Tensor], keep: bool) -> Result<Option<Vec<Tensor>>> {
         let mut gv: Option<Tensor> = None;
         for ((p, &t), v) in self.block.parts.iter().zip(&self.part_tensor).zip(vs) {
@@ -285,13 +294,7 @@ impl SymmetricOperator for BlockHessian<'_> {
         out.iter_mut().for_each(|o| *o = 0.0);
         for k in 0..self.batches.count() {
             let w = self.batches.weight(k);
-            let hv = match &self.kept {
-                Some(g) => self.hvp_one(g, &vs, true)?,
-                None => {
-                    let g = self.gradient_graph(k)?;
-                    self.hvp_one(&g, &vs, false)?
-                }
-            };
+            let hv = self.batch_hvp(k, &vs)?;
             if let Some(hv) = hv {
                 self.scatter(&hv, w, out);
             }
@@ -341,13 +344,7 @@ impl TensorOperator for BlockHessian<'_> {
         let mut out: Option<Tensor> = None;
         for k in 0..self.batches.count() {
             let w = self.batches.weight(k);
-            let hv = match &self.kept {
-                Some(g) => self.hvp_one(g, &vs, true)?,
-                None => {
-                    let g = self.gradient_graph(k)?;
-                    self.hvp_one(&g, &vs, false)?
-                }
-            };
+            let hv = self.batch_hvp(k, &vs)?;
             if let Some(hv) = hv {
                 let flat = self.gather(&hv) * w;
                 out = Some(match out {
