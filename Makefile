@@ -53,11 +53,12 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-# Formatting and lints are part of the test: CI holds them.
+# Formatting and lints are part of the test: CI holds them. No incremental
+# state for the test build: it doubled target/debug on a fresh clone (disk).
 test: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
-	$(CARGO) test --workspace
+	CARGO_INCREMENTAL=0 $(CARGO) test --workspace
 
 # For a GPU machine whose image has torch 2.11 and no Rust (docs/gpu.md):
 # a second virtualenv (.venv-torch211), a side build with tch 0.24 in
