@@ -81,12 +81,13 @@ fn read(file: &PathBuf) -> Result<Runs> {
     Ok(r)
 }
 
-/// The held-out curve and summary of `optimizer`'s run at rate `lr` in `runs`.
-fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path) -> Result<(Curve, TrainSummary)> {
+/// The held-out curve and summary of `optimizer`'s run at rate `lr` in
+/// `runs`; a diverged run is an error unless `diverged` allows it.
+fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path, diverged: Diverged) -> Result<(Curve, TrainSummary)> {
     let summary = runs.summaries.iter().find(|s| s.lr == lr && s.optimizer == optimizer).cloned().ok_or_else(|| {
         Error::invalid(format!("{}: no `summary` record of a {optimizer} run at lr {lr}", file.display()))
     })?;
-    if let Some(step) = summary.diverged_at {
+    if let (Some(step), Diverged::Refused) = (summary.diverged_at, diverged) {
         return Err(Error::invalid(format!(
             "{}: {optimizer} diverged at update {step} at its best rate {lr}: no final loss to compare",
             file.display()
@@ -94,6 +95,13 @@ fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path) -> Result<(Curve, 
     }
     let evals = runs.steps.iter().filter(|s| s.lr == lr).filter_map(|s| s.heldout_loss.map(|l| (s.step, l))).collect();
     Ok((Curve { evals }, summary))
+}
+
+/// Whether a seed run that diverged is refused or measured as diverged.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Diverged {
+    Refused,
+    Counted,
 }
 
 /// One optimizer on one configuration.
@@ -104,6 +112,9 @@ pub(crate) struct Measured {
     /// The runs at that rate, one per seed (the grid's own run left out), and their seeds.
     pub curves: Vec<Curve>,
     pub seeds: Vec<u64>,
+    /// Per seed, the update where its run diverged (its curve then ends
+    /// before the last update); all None unless `Diverged::Counted`.
+    pub diverged_at: Vec<Option<u64>>,
     /// The grid's summary at the best rate (steps, batch, model).
     pub summary: TrainSummary,
 }
@@ -121,13 +132,15 @@ fn check_rule(runs: &Runs, rule: Option<&str>, file: &Path) -> Result<()> {
 
 /// Optimizer `name`'s measurement from its grid and its seed files (`flag`
 /// names them in messages), all with per-block rates by `rule` or, for
-/// None, with one rate.
+/// None, with one rate. The grid's run at its best rate never diverged
+/// (nn-train's rule); a seed run that did is handled as `diverged` says.
 pub(crate) fn optimizer(
     name: &str,
     flag: &str,
     rule: Option<&str>,
     grid: &PathBuf,
     seeds: &[PathBuf],
+    diverged: Diverged,
 ) -> Result<Measured> {
     if seeds.len() < 2 {
         return Err(Error::usage(format!(
@@ -143,8 +156,9 @@ pub(crate) fn optimizer(
         return Err(Error::invalid(format!("{}: a grid of {}, not of {name}", grid.display(), best.optimizer)));
     }
     let interior = best.placement.as_deref() == Some("interior");
-    let (_, summary) = run_at(&runs, name, best.lr, grid)?;
+    let (_, summary) = run_at(&runs, name, best.lr, grid, Diverged::Refused)?;
     let mut curves = Vec::new();
+    let mut diverged_at = Vec::new();
     let mut used = vec![runs.init_seed];
     for f in seeds {
         let r = read(f)?;
@@ -164,7 +178,7 @@ pub(crate) fn optimizer(
             )));
         }
         used.push(r.init_seed);
-        let (c, s) = run_at(&r, name, best.lr, f)?;
+        let (c, s) = run_at(&r, name, best.lr, f, diverged)?;
         if s.model != summary.model {
             return Err(Error::invalid(format!(
                 "{}: a run of `{}`, the grid's is `{}`",
@@ -184,16 +198,17 @@ pub(crate) fn optimizer(
             )));
         }
         curves.push(c);
+        diverged_at.push(s.diverged_at);
     }
-    Ok(Measured { lr: best.lr, interior, curves, seeds: used.split_off(1), summary })
+    Ok(Measured { lr: best.lr, interior, curves, seeds: used.split_off(1), diverged_at, summary })
 }
 
 pub fn run(args: &Args) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         return Err(Error::usage(format!("--tolerance must be positive, got {}", args.tolerance)));
     }
-    let sgd = optimizer("sgd", "sgd", None, &args.sgd, &args.sgd_seed)?;
-    let adamw = optimizer("adamw", "adamw", None, &args.adamw, &args.adamw_seed)?;
+    let sgd = optimizer("sgd", "sgd", None, &args.sgd, &args.sgd_seed, Diverged::Refused)?;
+    let adamw = optimizer("adamw", "adamw", None, &args.adamw, &args.adamw_seed, Diverged::Refused)?;
     if sgd.seeds != adamw.seeds {
         return Err(Error::invalid(format!(
             "SGD's runs have seeds {:?}, AdamW's {:?}: the gap pairs them, seed by seed",

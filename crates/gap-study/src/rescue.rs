@@ -3,15 +3,19 @@
 //! SGD with the rule's factors and AdamW are each measured as `gap` does
 //! (rate from the grid's seed-0 run, losses from the other seeds); the
 //! share closed is mean(L_sgd - L_rule) / mean(L_sgd - L_adamw) over the
-//! paired seeds, with Fieller's 90% interval (`predictors::rates`).
+//! paired seeds, with Fieller's 90% interval (`predictors::rates`). A
+//! seed on which the rule's run diverged is recorded as such, and then no
+//! share is given: the rule failed there, and a share over the seeds that
+//! survived would flatter it.
 
 use std::path::PathBuf;
 
 use cli::{Error, Result};
+use predictors::gap::mean_interval;
 use predictors::rates::closed;
-use records::{Record, RecordWriter, Rescue, Run};
+use records::{DivergedRun, Record, RecordWriter, Rescue, Run};
 
-use crate::gap::{optimizer, Measured};
+use crate::gap::{optimizer, Diverged, Measured};
 
 #[derive(clap::Args, Debug)]
 #[command(allow_negative_numbers = true)]
@@ -55,26 +59,33 @@ pub struct Args {
 }
 
 /// The final held-out loss of each seed's run (its last evaluation, which
-/// must be at the last update).
-fn finals(m: &Measured, who: &str) -> Result<Vec<f64>> {
+/// must be at the last update), None where the run diverged.
+fn finals(m: &Measured, who: &str) -> Result<Vec<Option<f64>>> {
     let steps = m.summary.steps;
     m.curves
         .iter()
         .zip(&m.seeds)
-        .map(|(c, s)| match c.last() {
-            Some((t, l)) if t == steps && l.is_finite() => Ok(l),
+        .zip(&m.diverged_at)
+        .map(|((c, s), diverged)| match (c.last(), diverged) {
+            (_, Some(_)) => Ok(None),
+            (Some((t, l)), None) if t == steps && l.is_finite() => Ok(Some(l)),
             _ => Err(Error::invalid(format!("{who}, seed {s}: no finite held-out loss at update {steps}"))),
         })
         .collect()
+}
+
+/// Losses of an optimizer whose seed runs were refused if they diverged.
+fn all_finite(losses: Vec<Option<f64>>) -> Vec<f64> {
+    losses.into_iter().map(|l| l.expect("divergence was refused when reading the runs")).collect()
 }
 
 pub fn run(args: &Args) -> Result<()> {
     if !["curvature", "gradient"].contains(&args.rule.as_str()) {
         return Err(Error::usage(format!("--rule must be curvature or gradient, got `{}`", args.rule)));
     }
-    let sgd = optimizer("sgd", "sgd", None, &args.sgd, &args.sgd_seed)?;
-    let rescued = optimizer("sgd", "rescued", Some(&args.rule), &args.rescued, &args.rescued_seed)?;
-    let adamw = optimizer("adamw", "adamw", None, &args.adamw, &args.adamw_seed)?;
+    let sgd = optimizer("sgd", "sgd", None, &args.sgd, &args.sgd_seed, Diverged::Refused)?;
+    let rescued = optimizer("sgd", "rescued", Some(&args.rule), &args.rescued, &args.rescued_seed, Diverged::Counted)?;
+    let adamw = optimizer("adamw", "adamw", None, &args.adamw, &args.adamw_seed, Diverged::Refused)?;
     for (who, m) in [("SGD with the rule's factors", &rescued), ("AdamW", &adamw)] {
         if m.seeds != sgd.seeds {
             return Err(Error::invalid(format!(
@@ -91,8 +102,25 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     let label = args.label.clone().unwrap_or_else(|| sgd.summary.model.clone());
-    let (ls, lr, la) = (finals(&sgd, "plain SGD")?, finals(&rescued, "rescued SGD")?, finals(&adamw, "AdamW")?);
-    let c = closed(&ls, &lr, &la).map_err(|e| Error::invalid(format!("configuration `{label}`: {e}")))?;
+    let ls = all_finite(finals(&sgd, "plain SGD")?);
+    let la = all_finite(finals(&adamw, "AdamW")?);
+    let lr = finals(&rescued, "rescued SGD")?;
+    let rule_diverged: Vec<DivergedRun> = rescued
+        .seeds
+        .iter()
+        .zip(&rescued.diverged_at)
+        .filter_map(|(&seed, at)| at.map(|at| DivergedRun { seed, at }))
+        .collect();
+    let c = match lr.iter().copied().collect::<Option<Vec<f64>>>() {
+        Some(finite) => {
+            Some(closed(&ls, &finite, &la).map_err(|e| Error::invalid(format!("configuration `{label}`: {e}")))?)
+        }
+        None => None,
+    };
+    // Plain SGD's gap stands on its own when the rule has nothing to pair.
+    let gap: Vec<f64> = ls.iter().zip(&la).map(|(s, a)| s - a).collect();
+    let (gap_plain, gap_plain_ci90) =
+        c.as_ref().map_or_else(|| mean_interval(&gap), |c| (c.gap_plain, c.gap_plain_ci90));
     let mut out = RecordWriter::stdout();
     out.write(&Record::Run(Run::for_tool(crate::TOOL, None)))?;
     out.write(&Record::Rescue(Rescue {
@@ -108,14 +136,15 @@ pub fn run(args: &Args) -> Result<()> {
         sgd_losses: ls,
         rule_losses: lr,
         adamw_losses: la,
-        gap_plain: c.gap_plain,
-        gap_plain_ci90: c.gap_plain_ci90,
-        gap_rule: c.gap_rule,
-        gap_rule_ci90: c.gap_rule_ci90,
-        closed: c.closed,
-        closed_ci90: c.closed_ci90,
-        fraction: c.fraction,
-        fraction_ci90: c.fraction_ci90,
+        rule_diverged,
+        gap_plain,
+        gap_plain_ci90,
+        gap_rule: c.as_ref().map(|c| c.gap_rule),
+        gap_rule_ci90: c.as_ref().map(|c| c.gap_rule_ci90),
+        closed: c.as_ref().map(|c| c.closed),
+        closed_ci90: c.as_ref().map(|c| c.closed_ci90),
+        fraction: c.as_ref().map(|c| c.fraction),
+        fraction_ci90: c.and_then(|c| c.fraction_ci90),
         interior: sgd.interior && rescued.interior && adamw.interior,
     }))?;
     Ok(())

@@ -113,6 +113,41 @@ fn the_share_closed_pairs_seeds_and_has_fiellers_interval() {
 }
 
 #[test]
+fn a_diverged_rule_seed_is_recorded_and_leaves_no_share() {
+    let sgd = files("dsgd", "sgd", 0.1, [1.0, 1.2, 1.1], None);
+    let adamw = files("dadamw", "adamw", 0.001, [0.5, 0.6, 0.4], None);
+    let mut rescued = files("dcur", "sgd", 0.01, [0.6, 0.9, 0.6], Some("curvature"));
+    // Seed 2 diverged at update 37: its summary says so and has no final loss.
+    let mut v = nn_run("sgd", 0.01, 2, 0.9, Some("curvature"), false);
+    v.truncate(2);
+    v.push(json!({"type": "summary", "model": "m", "optimizer": "sgd", "lr": 0.01, "steps": 100, "epochs": 1.0,
+        "batch_size": 8, "weight_decay": 0.0, "diverged_at": 37}));
+    rescued.1[1] = temp("dcur-s2-diverged.jsonl", &v);
+    let out = gap_study(&strs(&rescue_args(&sgd, &rescued, &adamw))).ok();
+    let r = &records(&out)[1];
+    assert_eq!(r["rule_diverged"], json!([{"seed": 2, "at": 37}]), "{r}");
+    assert_eq!(r["rule_losses"], json!([0.6, null, 0.6]), "{r}");
+    for k in ["gap_rule", "gap_rule_ci90", "closed", "closed_ci90", "fraction", "fraction_ci90"] {
+        assert!(r[k].is_null(), "{k}: {r}");
+    }
+    // Plain SGD's gap is still measured: (0.5, 0.6, 0.7).
+    assert!((r["gap_plain"].as_f64().unwrap() - 0.6).abs() < 1e-12, "{r}");
+    // Plain SGD or AdamW diverging at their best rate is still refused.
+    let mut plain = nn_run("sgd", 0.1, 1, 1.0, None, false);
+    plain.truncate(2);
+    plain.push(json!({"type": "summary", "model": "m", "optimizer": "sgd", "lr": 0.1, "steps": 100, "epochs": 1.0,
+        "batch_size": 8, "weight_decay": 0.0, "diverged_at": 37}));
+    let mut bad = sgd.clone();
+    bad.1[0] = temp("dsgd-s1-diverged.jsonl", &plain);
+    gap_study(&strs(&rescue_args(&bad, &rescued, &adamw))).fails_with(1, &["diverged at update 37"]);
+    // Without divergence the record has no `rule_diverged` field at all.
+    let ok =
+        gap_study(&strs(&rescue_args(&sgd, &files("dcur2", "sgd", 0.01, [0.6, 0.9, 0.6], Some("curvature")), &adamw)))
+            .ok();
+    assert!(records(&ok)[1].get("rule_diverged").is_none(), "{}", ok.stdout);
+}
+
+#[test]
 fn rescue_refuses_swapped_or_mismatched_runs() {
     let sgd = files("r-sgd", "sgd", 0.1, [1.0, 1.2, 1.1], None);
     let rescued = files("r-cur", "sgd", 0.01, [0.6, 0.9, 0.6], Some("curvature"));

@@ -54,7 +54,8 @@ training set's size every update sees the whole set in file order. BERT draws fr
 and masking every update.
 
 A NaN or infinite loss or gradient ends that run at the update named (its `summary` has \
-`diverged_at`); with one rate that is an error (exit 1), in a grid only when every rate diverged. \
+`diverged_at`); with one rate that is an error (exit 1) unless --allow-divergence, in a grid only when \
+every rate diverged. \
 Same arguments, seed and --threads give byte-identical records and checkpoints on the CPU.
 
 Checkpoints (--save-at F1,F2,... with --save-dir DIR): after round(F x steps) updates, \
@@ -104,6 +105,12 @@ pub struct Args {
     /// rates at that edge), until the best rate has a rate tried on each side.
     #[arg(long, requires = "lr_grid", value_name = "N")]
     pub extend_grid: Option<u32>,
+
+    /// With --lr: a run that diverges is a result, not an error: its
+    /// `summary` (with `diverged_at`) is written and the exit status is 0.
+    /// For sweeps that must record where a rate fails on some seeds.
+    #[arg(long, requires = "lr")]
+    pub allow_divergence: bool,
 
     /// Multiply the learning rate of the parameters PATTERN matches by
     /// FACTOR (positive), the others keeping 1; repeatable, a parameter

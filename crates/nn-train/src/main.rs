@@ -318,6 +318,7 @@ fn run(args: &Args) -> Result<()> {
     let diverged = summaries.iter().filter(|s| s.diverged_at.is_some()).count();
     if args.lr_grid.is_none() {
         return match summaries[0].diverged_at {
+            Some(_) if args.allow_divergence => Ok(()),
             Some(step) => Err(Error::numeric(format!(
                 "the loss or gradient is NaN or infinite at update {step} (--lr {})",
                 rates[0]

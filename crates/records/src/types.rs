@@ -675,26 +675,41 @@ pub struct Rescue {
     pub rule_lr: f64,
     pub adamw_lr: f64,
     pub seeds: Vec<u64>,
-    /// Final held-out losses, one per seed of `seeds`.
+    /// Final held-out losses, one per seed of `seeds`; the rule's is None
+    /// (null) on a seed where its run diverged.
     pub sgd_losses: Vec<f64>,
-    pub rule_losses: Vec<f64>,
+    pub rule_losses: Vec<Option<f64>>,
     pub adamw_losses: Vec<f64>,
+    /// The seeds on which SGD with the rule's factors diverged, and the
+    /// update where it did (absent when none). The rule's gap, the loss
+    /// closed and the share are then None: a share over the seeds that
+    /// survived would flatter the rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_diverged: Vec<DivergedRun>,
     /// Means over seeds of L_sgd - L_adamw and of L_rule - L_adamw, with
     /// 90% t intervals over the paired differences.
     pub gap_plain: f64,
     pub gap_plain_ci90: [f64; 2],
-    pub gap_rule: f64,
-    pub gap_rule_ci90: [f64; 2],
+    pub gap_rule: Option<f64>,
+    pub gap_rule_ci90: Option<[f64; 2]>,
     /// Mean of L_sgd - L_rule (= gap_plain - gap_rule) with its 90% t interval.
-    pub closed: f64,
-    pub closed_ci90: [f64; 2],
+    pub closed: Option<f64>,
+    pub closed_ci90: Option<[f64; 2]>,
     /// closed / gap_plain, and Fieller's 90% interval for that ratio of
-    /// paired means (None: unbounded, plain SGD's gap not distinguishable from 0).
-    pub fraction: f64,
+    /// paired means (None: unbounded, plain SGD's gap not distinguishable
+    /// from 0, or a seed of the rule diverged).
+    pub fraction: Option<f64>,
     #[serde(default)]
     pub fraction_ci90: Option<[f64; 2]>,
     /// All three best rates strictly inside their grids.
     pub interior: bool,
+}
+
+/// A seed whose run diverged, and the update where it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DivergedRun {
+    pub seed: u64,
+    pub at: u64,
 }
 
 /// How far the per-block learning-rate factors of one rule moved between
