@@ -5,7 +5,7 @@ CARGO ?= cargo
 RELEASE := target/release
 OUT ?= out
 
-.PHONY: all setup build test demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 fig8-rotation table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
+.PHONY: all setup build test gpu-bundle demo demo-synthetic bench clean-out help figures fig-demo fig1 fig1-init fig4 fig6 fig8 fig8-rotation table1 table2 table3 fig5 table3-trained fig10 fig11 fig2 fig3 fig7 table1-hypotheses table3-hypotheses fig1-training fig-js0-gap figures-init figures-training
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make test    install what is missing, then check formatting and lints and run every test"
 	@echo "make bench   speed and accuracy against the Python way (README, 'Speed and accuracy')"
 	@echo "make build   release binaries in $(RELEASE)/"
+	@echo "make gpu-bundle  hvp-dump and nn-train for the device's torch 2.11, launcher and check, in gpu-bundle/ (docs/gpu.md)"
 	@echo "make figures every figure and table of the paper, into $(OUT)/ (docs/reproduction.md):"
 	@echo "             figures-init (no training) and figures-training (nn-train)"
 	@echo "  fig1       paper Figure 1: fig1-init and fig1-training"
@@ -40,6 +41,9 @@ help:
 	@echo "make study   does JS0 or a rival predict the SGD-AdamW gap? 24 configurations, 3 seeds (docs/study.md)"
 	@echo "make study-quick  the same steps on 6 configurations with short budgets (a smoke run)"
 	@echo "make study-jobs PHASE=1|2|3  one command per study job, for GNU parallel or a Slurm array"
+	@echo "make rescue  SGD with per-block rates (curvature, gradient rules) against the study's SGD and AdamW (docs/mechanism.md)"
+	@echo "make imbalance  SGD and AdamW on imbalanced classes (--class-zipf 0, 1, 2), gaps and JS0 (docs/mechanism.md)"
+	@echo "make rescue-quick, make imbalance-quick  the same steps at a smoke scale"
 	@echo "  fig-demo   densities and JS heatmap of the synthetic fixture"
 	@echo "  SPECTRA_FLAGS='--probes 3 --steps 50' adds hvp-dump flags to every spectrum (a quick look)"
 
@@ -49,11 +53,18 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-# Formatting and lints are part of the test: CI holds them.
+# Formatting and lints are part of the test: CI holds them. No incremental
+# state for the test build: it doubled target/debug on a fresh clone (disk).
 test: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
-	$(CARGO) test --workspace
+	CARGO_INCREMENTAL=0 $(CARGO) test --workspace
+
+# For a GPU machine whose image has torch 2.11 and no Rust (docs/gpu.md):
+# a second virtualenv (.venv-torch211), a side build with tch 0.24 in
+# target/gpu-bundle, and the folder a device call carries. Not part of test.
+gpu-bundle:
+	scripts/gpu/bundle gpu-bundle
 
 # The main job: Hessian spectra of a small GPT-2 (nanoGPT names, Shakespeare
 # characters) and of the paper's MLP (MNIST) at initialization, block by block,
@@ -85,7 +96,7 @@ demo-synthetic: build
 	$(RELEASE)/slq-density testdata/demo-tridiag.jsonl | $(RELEASE)/block-js --bootstrap 100 --seed 1 \
 	  | jq -c 'select(.type == "heterogeneity")'
 
-# Speed and accuracy against the peers (installs them into .venv, bench only).
+# Speed and accuracy against the peers (installs them into .venv-bench, for the bench only).
 bench: setup
 	scripts/bench/bench
 
@@ -451,3 +462,4 @@ fig-js0-gap: $(GAP_LABELS:%=$(OUT)/js0-%.csv) $(GAP_LABELS:%=$(OUT)/gap-%.csv)
 
 # Beyond the paper: does JS0, or a rival, predict SGD's deficit? (docs/study.md)
 include scripts/study/study.mk
+include scripts/mechanism/mechanism.mk

@@ -25,15 +25,43 @@ import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HVP_DUMP = os.path.join(ROOT, "target/release/hvp-dump")
-PY = os.path.join(ROOT, ".venv/bin/python")
+# The bench's own virtualenv (scripts/bench/bench makes it): the peers, on
+# top of .venv's torch.
+PY = os.path.join(ROOT, ".venv-bench/bin/python")
 CONTENDER = os.path.join(ROOT, "scripts/bench/contender.py")
-PEERS = ["careful", "pyhessian", "curvlinops", "authors"]
+PEERS = ["careful", "eigenthings", "pyhessian", "curvlinops", "authors", "careful-twice"]
+# hvp-dump's own rows: the default, partial reorthogonalization, and the
+# floor (no reorthogonalization: HVPs and the three-term recurrence only).
+OURS = ["hvp-dump", "hvp-dump-partial", "hvp-dump-floor"]
+OUR_FLAGS = {"hvp-dump": [], "hvp-dump-partial": ["--reorth", "partial"], "hvp-dump-floor": ["--reorth", "none"]}
 LABEL = {
     "hvp-dump": "hvp-dump",
-    "careful": "careful PyTorch loop",
+    "hvp-dump-partial": "hvp-dump --reorth partial",
+    "hvp-dump-floor": "hvp-dump --reorth none (the floor)",
+    "careful": "careful PyTorch loop (fair: hvp-dump's rules)",
+    "careful-twice": "careful PyTorch loop, always two passes (shipped before issue 20)",
+    "eigenthings": "hessian-eigenthings 1.0.0a5",
     "pyhessian": "PyHessian 0.1 (torch.eig shim)",
     "curvlinops": "curvlinops 3.0.1",
     "authors": "the authors' method",
+}
+# What each contender does besides the HVPs (docs/performance.md prints it).
+RULES = {
+    "hvp-dump": "f64 vectors; modified Gram-Schmidt against the whole basis, a second sweep only when the first left "
+                "less than 1/sqrt(2) of the vector; beta after reorthogonalizing; stops when beta <= 1e-10 x the "
+                "largest ||Hq||",
+    "hvp-dump-partial": "as hvp-dump, but a sweep only at the steps where Simon's estimate of the loss of "
+                        "orthogonality passes sqrt(eps of the network's dtype)",
+    "hvp-dump-floor": "the three-term recurrence alone (no basis): what the HVPs and vector updates cost",
+    "careful": "hvp-dump's rules exactly (f64 vectors, second pass only when the first left less than 1/sqrt(2), "
+               "beta after reorthogonalizing, the same breakdown stop), each pass two matrix products (Q^T w, "
+               "w -= Q c); scipy's eigh_tridiagonal; one BLAS thread for numpy/scipy",
+    "careful-twice": "as the fair loop but two passes at every step and numpy's dense eigh",
+    "eigenthings": "its Lanczos in the network's dtype, one modified Gram-Schmidt pass against the whole basis "
+                   "(an `.item()` per vector), stops at beta < 1e-12; forward and first backward rebuilt per product",
+    "pyhessian": "f32 vectors, one Gram-Schmidt pass, beta before reorthogonalizing, norm + 1e-6",
+    "curvlinops": "forward and backward rebuilt per product (jvp of jacrev); no reorthogonalization",
+    "authors": "forward and first backward rebuilt per step; no reorthogonalization, beta floored at 1e-8",
 }
 MLP_BLOCKS = [f"fc{i}.{k}" for i in range(1, 5) for k in ("weight", "bias")]
 ACCURACY_BLOCKS = ["fc4.weight", "fc4.bias", "fc3.bias", "fc2.bias", "fc1.bias"]
@@ -91,9 +119,13 @@ def ritz_of_tridiags(text):
     return out
 
 
-def run_contender(name, w, blocks, steps, probes, threads, dtype, timeout):
-    if name == "hvp-dump":
-        text, wall, rss, code = measured(hvp_dump_args(w, blocks, steps, probes, threads, dtype), timeout)
+def run_contender(name, w, blocks, steps, probes, threads, dtype, timeout, keep=None):
+    if name in OURS:
+        text, wall, rss, code = measured(hvp_dump_args(w, blocks, steps, probes, threads, dtype) + OUR_FLAGS[name],
+                                         timeout)
+        if keep and code == 0:
+            with open(keep, "w") as f:
+                f.write(text)
         rec = {"blocks": ritz_of_tridiags(text) if code == 0 else {}}
         hvps = sum(min(steps, d) * probes for d in w["dims"](blocks))
         rec.update(startup_s=w["startup_s"], work_s=wall - w["startup_s"], hvps=hvps)
@@ -149,6 +181,50 @@ def dense_reference(w, blocks, threads):
     return out
 
 
+def density_distances(kept, workloads, out):
+    """JS distance of each hvp-dump variant's density to the default's, block by block.
+
+    Each block's runs become one model whose blocks are the variants, so
+    `block-js` compares the variants of a block and nothing else. Two widths:
+    slq-density's default (absolute sigma sqrt(1e-5)) and one that resolves
+    the spectrum (1% of the 10th-largest Ritz value).
+    """
+    rows = {}
+    for wname, _, _, _ in workloads:
+        if (wname, "hvp-dump") not in kept:
+            continue
+        by_block = {}
+        for c in OURS:
+            path = kept.get((wname, c))
+            if not path:
+                continue
+            for line in open(path):
+                r = json.loads(line)
+                if r.get("type") == "tridiag":
+                    r["model"], r["block"] = r["block"], c
+                    by_block.setdefault(r["model"], []).append(json.dumps(r))
+        for width, flags in (("default", []), ("relative 0.01", ["--sigma-mode", "relative", "--sigma-rel", "0.01"])):
+            for block, lines in by_block.items():
+                # A block with fewer than 10 positive Ritz values has no relative width: skipped.
+                dens = subprocess.run([os.path.join(ROOT, "target/release/slq-density")] + flags,
+                                      input="\n".join(lines), capture_output=True, text=True)
+                if dens.returncode != 0:
+                    continue
+                dist = subprocess.run([os.path.join(ROOT, "target/release/block-js")], input=dens.stdout, check=True,
+                                      capture_output=True, text=True).stdout
+                for line in dist.splitlines():
+                    r = json.loads(line)
+                    if r.get("type") == "distance" and "hvp-dump" in (r["a"], r["b"]):
+                        other = r["b"] if r["a"] == "hvp-dump" else r["a"]
+                        e = rows.setdefault((wname, other, width), {"worst": 0.0, "block": None})
+                        if r["value"] >= e["worst"]:
+                            e.update(worst=r["value"], block=r["model"])
+    for (wname, c, width), e in rows.items():
+        out({"type": "bench_js", "workload": wname, "contender": c, "width": width, "worst_js": e["worst"],
+             "block": e["block"]})
+    return rows
+
+
 def med(rs, key):
     v = [r[key] for r in rs if r.get("exit") == 0 and key in r]
     return statistics.median(v) if v else float("nan")
@@ -202,16 +278,21 @@ def main():
     mlp = prepare("mlp", ["--batch-size", "1024"], args.out, args.threads)
     gpt = prepare("gpt2-small", [], args.out, args.threads)
     workloads = [
-        ("mlp fc1.weight", mlp, ["fc1.weight"], ["hvp-dump"] + PEERS),
-        ("mlp all 8 blocks", mlp, MLP_BLOCKS, ["hvp-dump"] + PEERS),
-        ("gpt2-small all blocks", gpt, gpt["all_blocks"], ["hvp-dump"] + PEERS),
+        ("mlp fc1.weight", mlp, ["fc1.weight"], OURS + PEERS),
+        ("mlp all 8 blocks", mlp, MLP_BLOCKS, OURS + PEERS),
+        ("gpt2-small all blocks", gpt, gpt["all_blocks"], OURS + PEERS),
     ]
     results = {}
+    kept = {}
     for r in range(runs):
         for wname, w, blocks, contenders in workloads:
             for c in contenders:
                 say(f"run {r + 1}/{runs}: {wname}: {c}")
-                rec = run_contender(c, w, blocks, steps, probes, args.threads, "f32", args.timeout)
+                keep = None
+                if r == 0 and c in OURS:
+                    keep = os.path.join(args.out, f"{wname.replace(' ', '-')}.{c}.tridiag.jsonl")
+                    kept[(wname, c)] = keep
+                rec = run_contender(c, w, blocks, steps, probes, args.threads, "f32", args.timeout, keep)
                 rec.update(workload=wname, run=r + 1)
                 emit(rec)
                 results.setdefault((wname, c), []).append(rec)
@@ -221,7 +302,7 @@ def main():
     emit({"type": "bench_reference", "blocks": ref})
     accuracy = {}
     for dtype in ("f64", "f32"):
-        for c in ["hvp-dump"] + PEERS:
+        for c in ["hvp-dump", "hvp-dump-partial"] + [p for p in PEERS if p != "careful-twice"]:
             say(f"accuracy {dtype}: {c}")
             # Steps = the largest block's size: the Krylov space is the whole
             # block, so the extremes are exact up to rounding and the error
@@ -248,6 +329,9 @@ def main():
         costs[w["model"]] = json.loads(out)
         emit(costs[w["model"]])
 
+    say("JS distances of the hvp-dump variants' densities to the default's (slq-density | block-js)")
+    js = density_distances(kept, workloads, emit)
+
     crit = []
     if args.criterion and os.path.exists(args.criterion):
         crit = [json.loads(l) for l in open(args.criterion) if l.strip()]
@@ -255,7 +339,7 @@ def main():
     for (wname, c), s in summary.items():
         emit({"type": "bench_summary", "workload": wname, "contender": c, **s})
     machine["load_after"] = os.getloadavg()
-    write_doc(args.doc, machine, workloads, summary, ref, accuracy, costs, crit)
+    write_doc(args.doc, machine, workloads, summary, ref, accuracy, costs, crit, js)
     say(f"wrote {args.doc} and {os.path.join(args.out, 'bench.jsonl')}")
 
 
@@ -263,41 +347,55 @@ def fmt(x, d=2):
     return "n/a" if x != x else f"{x:.{d}f}"
 
 
-def write_doc(path, m, workloads, summary, ref, accuracy, costs, crit):
+def write_doc(path, m, workloads, summary, ref, accuracy, costs, crit, js):
     L = []
     add = L.append
     add("# Performance: hvp-dump against the peers, measured by `make bench`\n")
     add("<!-- Written by scripts/bench/driver.py (`make bench`); edit scripts/bench/performance-history.md"
         " or the driver, not this file. -->\n")
-    kind = "a QUICK run (`scripts/bench/bench --quick`: 1 run, 20 Lanczos steps, 1 probe)" if m["quick"] else \
+    kind = "a QUICK run (`scripts/bench/bench --quick`: 1 run, 20 Lanczos steps, 1 probe; a smoke test, not " \
+        "figures to quote)" if m["quick"] else \
         f"a full run (`make bench`: medians of {m['runs']} interleaved runs, {m['steps']} Lanczos steps, {m['probes']} probes)"
     add(f"This is {kind}, commit `{m['commit']}`, {m['date']}, on {m['cpu']} ({m['cores']} cores, "
         f"{m['mem_gib']} GiB), {m['threads']} threads for every contender, f32 networks. Load average "
-        f"before {m['load_before'][0]:.2f}, after {m['load_after'][0]:.2f} (per run in out/bench/bench.jsonl): "
-        "the machine is shared, read the ratios.\n")
+        f"before {m['load_before'][0]:.2f}, after {m['load_after'][0]:.2f} (after each run in out/bench/bench.jsonl): "
+        "figures are only comparable within one run; read the ratios.\n")
     add("Every contender takes the Hessian of the same weights on the same batch (`hvp-dump --save-weights "
-        "--save-batch`, loaded by the PyTorch twins of scripts/bench/twins.py). *whole* is the process's wall "
-        "time from outside; *start-up* is the part before the first HVP (hvp-dump: the same command with "
-        "`--list-blocks`; Python: interpreter, imports, loading, and a warm-up gradient, which also keeps "
-        "torch's first-autograd import of sympy out of the work); *work* = whole - start-up; *s/HVP* = work / "
+        "--save-batch`, loaded by the PyTorch twins of scripts/bench/twins.py), each in its own process, the "
+        "contenders interleaved within each run. *whole* is the process's wall time from outside; *start-up* is "
+        "the part before the first HVP (hvp-dump: the same command with `--list-blocks`; Python: interpreter, "
+        "imports of torch and of the contender's package, loading, one double backward with `grad_outputs` on a "
+        "toy (torch imports sympy there) and a warm-up gradient); *work* = whole - start-up; *ms/HVP* = work / "
         "HVPs (Lanczos included); *HVP/grad* = time inside the HVP calls per HVP / one gradient over all "
-        "parameters (Python contenders; hvp-dump's below); peak RSS from wait4.\n")
+        "parameters (Python contenders; hvp-dump's below); *work / floor* = work / the work of hvp-dump "
+        "`--reorth none` (HVPs and the three-term recurrence, nothing else); peak RSS from wait4.\n")
+    add("What each contender does besides the HVPs:\n")
+    add("| contender | rules |")
+    add("|---|---|")
+    for c in OURS + PEERS:
+        add(f"| {LABEL[c]} | {RULES[c]} |")
     for wname, w, blocks, contenders in workloads:
-        base = summary.get((wname, "hvp-dump"), {}).get("wall_s", float("nan"))
+        ours = summary.get((wname, "hvp-dump"), {})
+        base, base_work = ours.get("wall_s", float("nan")), ours.get("work_s", float("nan"))
+        floor = summary.get((wname, "hvp-dump-floor"), {}).get("work_s", float("nan"))
         add(f"\n## {wname} ({len(blocks)} blocks, {m['steps']} steps x {m['probes']} probes)\n")
-        add("| contender | whole s | start-up s | work s | HVPs | ms/HVP | HVP/grad | peak RSS MiB | whole / hvp-dump's |")
-        add("|---|---|---|---|---|---|---|---|---|")
+        add("| contender | whole s | start-up s | work s | HVPs | ms/HVP | HVP/grad | peak RSS MiB | "
+            "whole / hvp-dump's | work / hvp-dump's | work / floor |")
+        add("|---|---|---|---|---|---|---|---|---|---|---|")
         for c in contenders:
             s = summary.get((wname, c))
             if not s:
                 continue
             if s["runs"] == 0:
-                add(f"| {LABEL[c]} | failed ({', '.join(s['failed'])}) | | | | | | | |")
+                add(f"| {LABEL[c]} | failed ({', '.join(s['failed'])}) | | | | | | | | | |")
                 continue
-            hg = s["hvp_only_s"] / s["hvps"] / s["grad_s"] if c != "hvp-dump" else float("nan")
+            hg = s["hvp_only_s"] / s["hvps"] / s["grad_s"] if c not in OURS else float("nan")
             add(f"| {LABEL[c]} | {fmt(s['wall_s'])} | {fmt(s['startup_s'])} | {fmt(s['work_s'])} | {int(s['hvps'])} | "
                 f"{fmt(1000 * s['work_s'] / s['hvps'])} | {fmt(hg)} | {fmt(s['peak_rss_mib'], 0)} | "
-                f"{fmt(s['wall_s'] / base)} |")
+                f"{fmt(s['wall_s'] / base)} | {fmt(s['work_s'] / base_work)} | {fmt(s['work_s'] / floor)} |")
+        loads = sorted(l for c in contenders for l in summary.get((wname, c), {}).get("load1", []))
+        if loads:
+            add(f"\nLoad average after each run of this workload: {loads[0]:.2f} to {loads[-1]:.2f}.")
     add("\n## HVP time / gradient time, hvp-dump\n")
     add("`cargo run --release -p nets --example hvp_cost -- MODEL WEIGHTS BATCH 20 2` on the saved weights and "
         "batch: one gradient over every parameter against one block HVP with the graph kept (f64 vector in and "
@@ -326,8 +424,24 @@ def write_doc(path, m, workloads, summary, ref, accuracy, costs, crit):
         add(f"| {dtype} | {LABEL[c]} | " + " | ".join(cells) + " |")
     add("\nBlock sizes and exact extremes: " + ", ".join(
         f"{b} [{r['min']:.6g}, {r['max']:.6g}]" for b, r in ref.items()) + ".\n")
-    add("\n## Targets of issue 9, checked on this run\n")
-    add(targets(summary, accuracy, costs))
+    if js:
+        add("\n## Densities of hvp-dump's variants against its default\n")
+        add("The first run's tridiagonals of each hvp-dump row, `slq-density` at two widths (its default, an "
+            "absolute sigma of sqrt(1e-5); and 1% of the 10th-largest Ritz value, which resolves the spectrum; "
+            "blocks without 10 positive Ritz values have no such width and are left out of that column), then "
+            "`block-js` between the variants of each block: the largest JS distance over the blocks (and which "
+            "block).\n")
+        add("| workload | variant | JS, default width | JS, relative 0.01 |")
+        add("|---|---|---|---|")
+        for wname, _, _, _ in workloads:
+            for c in OURS[1:]:
+                cells = []
+                for width in ("default", "relative 0.01"):
+                    e = js.get((wname, c, width))
+                    cells.append(f"{e['worst']:.1e} ({e['block']})" if e else "n/a")
+                add(f"| {wname} | {LABEL[c]} | {cells[0]} | {cells[1]} |")
+    add("\n## Targets of issue 20, checked on this run\n")
+    add(targets(summary, accuracy, js))
     if crit:
         add("\n## Criterion: the libtorch-free core\n")
         add("`cargo bench -p spectra --bench core -- --quick` (Criterion's quick mode; median):\n")
@@ -342,26 +456,40 @@ def write_doc(path, m, workloads, summary, ref, accuracy, costs, crit):
         f.write("\n".join(L).rstrip() + "\n")
 
 
-def targets(summary, accuracy, costs):
-    def wall(c, w="mlp all 8 blocks"):
-        return summary.get((w, c), {}).get("wall_s", float("nan"))
+def targets(summary, accuracy, js):
+    nan = float("nan")
+    mlp, gpt = "mlp all 8 blocks", "gpt2-small all blocks"
 
-    def rss(c, w="mlp all 8 blocks"):
-        return summary.get((w, c), {}).get("peak_rss_mib", float("nan"))
+    def get(c, w, key):
+        return summary.get((w, c), {}).get(key, nan)
 
-    h = wall("hvp-dump")
-    rows = [
-        ("MLP all blocks: hvp-dump / careful PyTorch <= 1.0", h / wall("careful"), lambda v: v <= 1.0),
-        ("MLP all blocks: authors / hvp-dump >= 2", wall("authors") / h, lambda v: v >= 2.0),
-        ("MLP all blocks: curvlinops / hvp-dump >= 3.5", wall("curvlinops") / h, lambda v: v >= 3.5),
-        ("MLP all blocks: peak RSS hvp-dump / careful <= 1.0", rss("hvp-dump") / rss("careful"), lambda v: v <= 1.0),
-        ("gpt2-small: hvp-dump HVP / gradient <= 1.5", costs.get("gpt2-small", {}).get("hvp_over_grad", float("nan")),
-         lambda v: v <= 1.5),
-    ]
+    def ratio(a, b, w, key):
+        return get(a, w, key) / get(b, w, key)
+
+    rows = []
+    for w in (mlp, gpt):
+        rows.append((f"{w}: fair careful loop / hvp-dump, whole >= 1.5", ratio("careful", "hvp-dump", w, "wall_s"),
+                     lambda v: v >= 1.5))
+        rows.append((f"{w}: fair careful loop / hvp-dump, work >= 1.25", ratio("careful", "hvp-dump", w, "work_s"),
+                     lambda v: v >= 1.25))
+    for w in ("mlp fc1.weight", mlp, gpt):
+        rows.append((f"{w}: hessian-eigenthings / hvp-dump, whole > 1", ratio("eigenthings", "hvp-dump", w, "wall_s"),
+                     lambda v: v > 1.0))
+    rows.append((f"{mlp}: hvp-dump work / floor's work <= 1.25", ratio("hvp-dump", "hvp-dump-floor", mlp, "work_s"),
+                 lambda v: v <= 1.25))
     for dtype, tol in (("f64", 1e-10), ("f32", 1e-6)):
         errs = accuracy.get((dtype, "hvp-dump"), {})
-        worst = max((e["extreme_rel_err"] for e in errs.values()), default=float("nan"))
+        worst = max((e["extreme_rel_err"] for e in errs.values()), default=nan)
         rows.append((f"extremes in {dtype}, hvp-dump, relative error <= {tol:g}", worst, lambda v, t=tol: v <= t))
+    errs = accuracy.get(("f32", "eigenthings"), {})
+    worst_he = max((e["extreme_rel_err"] for e in errs.values()), default=nan)
+    worst_ours = max((e["extreme_rel_err"] for e in accuracy.get(("f32", "hvp-dump"), {}).values()), default=nan)
+    rows.append(("extremes in f32: hessian-eigenthings' worst error / hvp-dump's >= 1", worst_he / worst_ours,
+                 lambda v: v >= 1.0))
+    for w in (mlp, gpt):
+        e = js.get((w, "hvp-dump-partial", "default"))
+        rows.append((f"{w}: JS of --reorth partial's densities to full's (default width) <= 1e-6",
+                     e["worst"] if e else nan, lambda v: v <= 1e-6))
     out = ["| target | measured | met |", "|---|---|---|"]
     for name, v, ok in rows:
         out.append(f"| {name} | {v:.3g} | {'yes' if v == v and ok(v) else '**no**'} |")

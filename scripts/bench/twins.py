@@ -74,7 +74,7 @@ class Gpt(torch.nn.Module):
         w = self.transformer.wte.weight
         # index_select as hvp-dump: embedding's double backward is far slower on CPU.
         x = w.index_select(0, idx.reshape(-1)).view(b, t, -1)
-        x = x + self.transformer.wpe.weight.index_select(0, torch.arange(t))
+        x = x + self.transformer.wpe.weight.index_select(0, torch.arange(t, device=idx.device))
         for blk in self.transformer.h:
             x = blk(x, self.mask)
         x = self.transformer.ln_f(x)

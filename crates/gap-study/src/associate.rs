@@ -17,9 +17,10 @@ pub struct Args {
     /// Files of `predictor` and `gap` records; stdin when none.
     files: Vec<PathBuf>,
 
-    /// What is predicted: the gap in held-out loss, or the ratio of updates
-    /// SGD needs over AdamW's to reach AdamW's loss at T/2 (configurations
-    /// where SGD never reached it are left out).
+    /// What is predicted: the gap in held-out loss; the mean log ratio of
+    /// SGD's final loss to AdamW's over paired seeds (the gap without each
+    /// task's loss scale); or the ratio of updates SGD needs over AdamW's to
+    /// reach AdamW's loss at T/2 (never reaching it ranks as infinite).
     #[arg(long, value_enum, default_value_t = Target::Gap)]
     target: Target,
 
@@ -41,6 +42,7 @@ pub struct Args {
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
 enum Target {
     Gap,
+    LogRatio,
     StepsRatio,
 }
 
@@ -74,9 +76,18 @@ pub fn run(args: &Args) -> Result<()> {
     summary.require("`predictor` and `gap`")?;
     // SGD never reaching AdamW's T/2 loss is the largest deficit of all,
     // not a missing value: it ranks as an infinite ratio.
+    let mut log_ratios: BTreeMap<&str, (f64, [f64; 2])> = BTreeMap::new();
+    if args.target == Target::LogRatio {
+        for g in gaps.values() {
+            let r = predictors::gap::log_ratio(&g.sgd_losses, &g.adamw_losses)
+                .map_err(|e| Error::invalid(format!("`gap` record of `{}`: {e}", g.model)))?;
+            log_ratios.insert(&g.model, r);
+        }
+    }
     let target = |g: &Gap| -> Option<(f64, [f64; 2])> {
         match (args.target, g.steps_ratio) {
             (Target::Gap, _) => Some((g.gap, g.ci90)),
+            (Target::LogRatio, _) => log_ratios.get(g.model.as_str()).copied(),
             (Target::StepsRatio, Some(r)) => Some((r, [r, r])),
             (Target::StepsRatio, None) if !g.sgd_reached => Some((f64::INFINITY, [f64::INFINITY; 2])),
             (Target::StepsRatio, None) => None,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cli::{Error, Result};
 use predictors::gap::{estimate, Curve};
-use records::{Best, Gap, Record, RecordWriter, Run, Step, TrainSummary};
+use records::{Best, Gap, LrScale, Record, RecordWriter, Run, Step, TrainSummary};
 
 #[derive(clap::Args, Debug)]
 #[command(allow_negative_numbers = true)]
@@ -46,12 +46,15 @@ pub struct Args {
 
 /// What one nn-train output holds.
 #[derive(Default)]
-struct Runs {
+pub(crate) struct Runs {
     steps: Vec<Step>,
     summaries: Vec<TrainSummary>,
     best: Option<Best>,
     /// The --init-seed of its `run` record (0 when not given).
     init_seed: u64,
+    /// Its per-block learning-rate factors and their rule (`run` record).
+    lr_scale: Option<Vec<LrScale>>,
+    lr_scale_rule: Option<String>,
 }
 
 fn read(file: &PathBuf) -> Result<Runs> {
@@ -60,6 +63,8 @@ fn read(file: &PathBuf) -> Result<Runs> {
         match line.kind.as_str() {
             "run" => {
                 let run: Run = line.parse()?;
+                r.lr_scale = run.lr_scale.clone();
+                r.lr_scale_rule = run.lr_scale_rule.clone();
                 let at = run.args.iter().position(|a| a == "--init-seed");
                 if let Some(v) = at.and_then(|i| run.args.get(i + 1)) {
                     r.init_seed = v
@@ -76,12 +81,13 @@ fn read(file: &PathBuf) -> Result<Runs> {
     Ok(r)
 }
 
-/// The held-out curve and summary of `optimizer`'s run at rate `lr` in `runs`.
-fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path) -> Result<(Curve, TrainSummary)> {
+/// The held-out curve and summary of `optimizer`'s run at rate `lr` in
+/// `runs`; a diverged run is an error unless `diverged` allows it.
+fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path, diverged: Diverged) -> Result<(Curve, TrainSummary)> {
     let summary = runs.summaries.iter().find(|s| s.lr == lr && s.optimizer == optimizer).cloned().ok_or_else(|| {
         Error::invalid(format!("{}: no `summary` record of a {optimizer} run at lr {lr}", file.display()))
     })?;
-    if let Some(step) = summary.diverged_at {
+    if let (Some(step), Diverged::Refused) = (summary.diverged_at, diverged) {
         return Err(Error::invalid(format!(
             "{}: {optimizer} diverged at update {step} at its best rate {lr}: no final loss to compare",
             file.display()
@@ -91,26 +97,58 @@ fn run_at(runs: &Runs, optimizer: &str, lr: f64, file: &Path) -> Result<(Curve, 
     Ok((Curve { evals }, summary))
 }
 
-/// One optimizer on one configuration.
-struct Measured {
-    /// Its best rate, and whether the grid bracketed it.
-    lr: f64,
-    interior: bool,
-    /// The runs at that rate, one per seed (the grid's own run left out), and their seeds.
-    curves: Vec<Curve>,
-    seeds: Vec<u64>,
-    /// The grid's summary at the best rate (steps, batch, model).
-    summary: TrainSummary,
+/// Whether a seed run that diverged is refused or measured as diverged.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Diverged {
+    Refused,
+    Counted,
 }
 
-/// Optimizer `name`'s measurement from its grid and its seed files.
-fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> {
+/// One optimizer on one configuration.
+pub(crate) struct Measured {
+    /// Its best rate, and whether the grid bracketed it.
+    pub lr: f64,
+    pub interior: bool,
+    /// The runs at that rate, one per seed (the grid's own run left out), and their seeds.
+    pub curves: Vec<Curve>,
+    pub seeds: Vec<u64>,
+    /// Per seed, the update where its run diverged (its curve then ends
+    /// before the last update); all None unless `Diverged::Counted`.
+    pub diverged_at: Vec<Option<u64>>,
+    /// The grid's summary at the best rate (steps, batch, model).
+    pub summary: TrainSummary,
+}
+
+/// Whether `runs` (from `file`) has per-block rates by `rule` (None: none
+/// at all), so that plain and rescued runs cannot be swapped.
+fn check_rule(runs: &Runs, rule: Option<&str>, file: &Path) -> Result<()> {
+    let has = runs.lr_scale.as_ref().map(|_| runs.lr_scale_rule.as_deref().unwrap_or("--lr-scale"));
+    if has == rule {
+        return Ok(());
+    }
+    let say = |r: Option<&str>| r.map_or("one learning rate".to_string(), |r| format!("per-block rates by `{r}`"));
+    Err(Error::invalid(format!("{}: a run with {}, expected {}", file.display(), say(has), say(rule))))
+}
+
+/// Optimizer `name`'s measurement from its grid and its seed files (`flag`
+/// names them in messages), all with per-block rates by `rule` or, for
+/// None, with one rate. The grid's run at its best rate never diverged
+/// (nn-train's rule); a seed run that did is handled as `diverged` says.
+pub(crate) fn optimizer(
+    name: &str,
+    flag: &str,
+    rule: Option<&str>,
+    grid: &PathBuf,
+    seeds: &[PathBuf],
+    diverged: Diverged,
+) -> Result<Measured> {
     if seeds.len() < 2 {
         return Err(Error::usage(format!(
-            "--{name}-seed: give at least two runs at the best rate (the grid's own run is not part of the gap)"
+            "--{flag}-seed: give at least two runs at the best rate (the grid's own run is not part of the gap)"
         )));
     }
     let runs = read(grid)?;
+    check_rule(&runs, rule, grid)?;
     let best = runs.best.clone().ok_or_else(|| {
         Error::invalid(format!("{}: no `best` record (an nn-train --lr-grid output is expected)", grid.display()))
     })?;
@@ -118,11 +156,20 @@ fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> 
         return Err(Error::invalid(format!("{}: a grid of {}, not of {name}", grid.display(), best.optimizer)));
     }
     let interior = best.placement.as_deref() == Some("interior");
-    let (_, summary) = run_at(&runs, name, best.lr, grid)?;
+    let (_, summary) = run_at(&runs, name, best.lr, grid, Diverged::Refused)?;
     let mut curves = Vec::new();
+    let mut diverged_at = Vec::new();
     let mut used = vec![runs.init_seed];
     for f in seeds {
         let r = read(f)?;
+        check_rule(&r, rule, f)?;
+        if r.lr_scale != runs.lr_scale {
+            return Err(Error::invalid(format!(
+                "{}: its learning-rate factors differ from those of the grid {}",
+                f.display(),
+                grid.display()
+            )));
+        }
         if used.contains(&r.init_seed) {
             return Err(Error::invalid(format!(
                 "{}: --init-seed {} is already used by the grid or another seed file",
@@ -131,7 +178,7 @@ fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> 
             )));
         }
         used.push(r.init_seed);
-        let (c, s) = run_at(&r, name, best.lr, f)?;
+        let (c, s) = run_at(&r, name, best.lr, f, diverged)?;
         if s.model != summary.model {
             return Err(Error::invalid(format!(
                 "{}: a run of `{}`, the grid's is `{}`",
@@ -151,16 +198,17 @@ fn optimizer(name: &str, grid: &PathBuf, seeds: &[PathBuf]) -> Result<Measured> 
             )));
         }
         curves.push(c);
+        diverged_at.push(s.diverged_at);
     }
-    Ok(Measured { lr: best.lr, interior, curves, seeds: used.split_off(1), summary })
+    Ok(Measured { lr: best.lr, interior, curves, seeds: used.split_off(1), diverged_at, summary })
 }
 
 pub fn run(args: &Args) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance > 0.0) {
         return Err(Error::usage(format!("--tolerance must be positive, got {}", args.tolerance)));
     }
-    let sgd = optimizer("sgd", &args.sgd, &args.sgd_seed)?;
-    let adamw = optimizer("adamw", &args.adamw, &args.adamw_seed)?;
+    let sgd = optimizer("sgd", "sgd", None, &args.sgd, &args.sgd_seed, Diverged::Refused)?;
+    let adamw = optimizer("adamw", "adamw", None, &args.adamw, &args.adamw_seed, Diverged::Refused)?;
     if sgd.seeds != adamw.seeds {
         return Err(Error::invalid(format!(
             "SGD's runs have seeds {:?}, AdamW's {:?}: the gap pairs them, seed by seed",
@@ -191,6 +239,8 @@ pub fn run(args: &Args) -> Result<()> {
         adamw_losses: g.adamw_losses,
         gap: g.gap,
         ci90: g.ci90,
+        log_ratio: Some(g.log_ratio),
+        log_ratio_ci90: Some(g.log_ratio_ci90),
         steps_ratio: g.steps_ratio,
         sgd_reached: g.sgd_reached,
         flattened: g.flattened,

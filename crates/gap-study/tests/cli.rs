@@ -185,3 +185,30 @@ fn association_of_a_perfect_ranking() {
     let twice = format!("{text}{}\n", lines[0]);
     gap_study(&["associate"], &twice).fails_with(1, &["stdin:16", "a second `p` predictor of `a`"]);
 }
+
+#[test]
+fn log_ratio_takes_out_each_task_scale() {
+    // AdamW's loss grows tenfold from one configuration to the next while
+    // SGD's relative deficit shrinks: the differences rise with the
+    // predictor, the log ratios fall.
+    let mut lines = Vec::new();
+    for (i, (m, fam)) in [("a", "x"), ("b", "x"), ("c", "y"), ("d", "y"), ("e", "z")].iter().enumerate() {
+        let adamw = 10f64.powi(i as i32);
+        let sgd = adamw * (1.0 + 0.1 * (5 - i) as f64);
+        lines.push(json!({"type": "predictor", "model": m, "predictor": "p", "value": i as f64}));
+        lines.push(json!({"type": "gap", "model": m, "family": fam, "batch_size": 8, "steps": 100, "sgd_lr": 0.1,
+            "adamw_lr": 0.001, "seeds": [1, 2], "sgd_losses": [sgd, sgd], "adamw_losses": [adamw, adamw],
+            "gap": sgd - adamw, "ci90": [0.0, 1.0], "steps_ratio": 2.0, "sgd_reached": true, "flattened": true,
+            "flatten_change": 0.0, "interior": true}));
+    }
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    let rho = |target: &str| {
+        let out = gap_study(&["associate", "--target", target, "--bootstrap", "20"], &text).ok();
+        records(&out).into_iter().find(|r| r["predictor"] == "p").unwrap()["spearman"].as_f64()
+    };
+    assert_eq!((rho("gap"), rho("log-ratio")), (Some(1.0), Some(-1.0)));
+    // A loss of zero has no log: refused, naming the configuration.
+    let zero = text.replacen("\"sgd_losses\":[1.5,1.5]", "\"sgd_losses\":[0.0,1.5]", 1);
+    assert_ne!(zero, text);
+    gap_study(&["associate", "--target", "log-ratio"], &zero).fails_with(1, &["`gap` record of `a`", "positive"]);
+}

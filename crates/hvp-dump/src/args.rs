@@ -153,6 +153,16 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     pub device: String,
 
+    /// Lanczos engine: `rust` (f64 vectors on the host, the basis in host
+    /// memory or --basis-dir), `tensor` (vectors and basis as libtorch
+    /// tensors on --device, only the tridiagonal back to the host: what a
+    /// GPU needs) or `auto` (tensor on CUDA; rust on the CPU, whose records
+    /// are bit-identical for any --threads; rust with --basis-dir). Same rules and --memory rungs;
+    /// the two agree to rounding (docs/gpu.md). The `tridiag` record's
+    /// `engine` says which ran.
+    #[arg(long, default_value = "auto")]
+    pub engine: nets::runs::EngineChoice,
+
     /// CPU threads for libtorch's kernels and for reorthogonalization; 0:
     /// all cores; at most 1024. The same count gives the same bytes; between counts the
     /// reorthogonalization is bit-identical, but libtorch's HVP reductions

@@ -7,7 +7,7 @@ use lanczos::Options;
 use nets::blocks::Block;
 use nets::hvp::{BlockHessian, HessianBatch};
 use nets::net::Net;
-use nets::runs::{self, Output, Progress, Runs, Task};
+use nets::runs::{self, Engine, Output, Progress, Runs, Task};
 use records::{Gradient, Hessian, Record, Run, Tridiag};
 
 use crate::args::TOOL;
@@ -69,6 +69,12 @@ pub fn dump(
         basis_dir: s.basis_dir.clone(),
         ..Options::default()
     };
+    let engine = s.engine;
+    if engine == Engine::Tensor && s.basis_dir.is_some() && !exact {
+        return Err(Error::usage(
+            "--basis-dir applies to --engine rust (the tensor engine keeps its basis on the device)",
+        ));
+    }
     if let Some(dir) = &s.basis_dir {
         if !dir.is_dir() {
             return Err(Error::invalid(format!("--basis-dir {}: not a directory", dir.display())));
@@ -103,7 +109,9 @@ pub fn dump(
                 row / (1u64 << 20) as f64
             )));
         }
-        if let Some(basis) = lanczos::BasisMemory::of_run(&chosen, d) {
+        // A basis on a GPU is not in host memory (the device refuses what it cannot hold).
+        let on_host = engine == Engine::Rust || job.device == tch::Device::Cpu;
+        if let Some(basis) = lanczos::BasisMemory::of_run(&chosen, d).filter(|_| on_host) {
             let what =
                 format!("block `{}`'s Lanczos basis ({}, within --memory {} GiB)", b.name, kept.name(), s.memory);
             nets_cli::fits(basis.bytes(), &what)?;
@@ -155,7 +163,7 @@ pub fn dump(
         Progress::Block(b) => bar.set_message(b.name.clone()),
         Progress::Product => bar.inc(1),
     };
-    for output in Runs::new(net, blocks, batch, &task, items, progress) {
+    for output in Runs::new(net, blocks, batch, &task, items, progress).with_engine(engine) {
         match output.map_err(from_nets)? {
             Output::Hessian { block, values } => {
                 let d = block.dim();
@@ -178,6 +186,7 @@ pub fn dump(
                 reorth: Some(t.reorth.name().to_string()),
                 reorth_steps: (t.reorth == lanczos::Reorth::Partial).then_some(t.reorth_steps as u64),
                 basis: Some(t.basis.name().to_string()),
+                engine: Some(engine.name().to_string()),
             }))?,
         }
     }

@@ -10,7 +10,7 @@ use nets::blocks::Grouping;
 use nets::layers::BnMode;
 use nets::models::Loss;
 use nets::recipe::ModelSpec;
-use nets::runs::Shard;
+use nets::runs::{Engine, Shard};
 use tch::{Device, Kind};
 
 use crate::args::{Args, DEFAULT_MEMORY_GIB};
@@ -60,6 +60,8 @@ pub struct SpectraJob {
     /// The basis budget, GiB.
     pub memory: f64,
     pub basis_dir: Option<PathBuf>,
+    /// The Lanczos engine, resolved for the device.
+    pub engine: Engine,
     pub shard: Option<Shard>,
     /// Gradient records from this many parts of the batch (--gradients).
     pub gradient_parts: Option<u32>,
@@ -170,6 +172,7 @@ impl HvpJob {
                 reorth_threshold: args.reorth_threshold,
                 memory: args.memory,
                 basis_dir: args.basis_dir.clone(),
+                engine: args.engine.resolve(device, args.basis_dir.is_some()),
                 shard,
                 gradient_parts: args.gradients.then_some(args.gradient_parts),
             },

@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dtype: None,
         threads: None,
         lr_scale: None,
+        lr_scale_rule: None,
         class_zipf: None,
     }))
     .expect("serializes")];
@@ -90,6 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     reorth: Some("full".into()),
                     reorth_steps: None,
                     basis: None,
+                    engine: None,
                 });
                 lines.push(serde_json::to_string(&rec).expect("serializes"));
             }

@@ -6,7 +6,9 @@
 //!
 //! Full reorthogonalization (modified Gram-Schmidt over a contiguous basis,
 //! a second sweep when the first one removed most of the vector; vectorized)
-//! runs on a rayon pool: [`Options::threads`] sets its size. Every
+//! runs on a rayon pool, shared by every run of the process that asks for
+//! the same number of threads ([`Options::threads`]), and only when the
+//! vectors are long enough for a sweep to split over threads. Every
 //! reduction is split into fixed chunks combined in a fixed order, so the
 //! tridiagonal is bit-identical for any thread count, not only for a given one.
 //! Partial reorthogonalization ([`Reorth::Partial`]) runs the same sweep
@@ -36,16 +38,20 @@ mod kernels;
 mod memory;
 mod operator;
 mod partial;
+mod pool;
 mod probe;
 mod reorth;
+mod rules;
 
 use disk::DiskBasis;
 use kernels::{axpy, dot, norm};
 pub use memory::{within_budget, BasisMemory, GIB};
 pub use operator::{DenseSymmetric, Diagonal, SymmetricOperator};
-use partial::Omega;
 pub use probe::Probe;
 use reorth::Basis;
+pub use rules::{
+    check_start, effective_options, is_breakdown, max_steps, partial_estimate, second_pass_needed, PartialEstimate,
+};
 
 /// Reorthogonalization strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +167,9 @@ pub struct Options {
     pub breakdown_tol: f64,
     /// Threads for reorthogonalization. 0: the rayon pool the caller runs in
     /// (the global pool, sized to the core count, unless the caller installed
-    /// another). The result does not depend on this setting, only the time.
+    /// another); else a pool of that size, built once per process. Vectors
+    /// too short to split run on the calling thread either way. The result
+    /// does not depend on this setting, only the time.
     pub threads: usize,
 }
 
@@ -214,7 +222,7 @@ impl Options {
     }
 
     /// Why these options cannot run, if they cannot.
-    fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), String> {
         if !(self.operator_eps > 0.0 && self.operator_eps < 1.0) {
             return Err(format!("operator precision {} is not in (0, 1)", self.operator_eps));
         }
@@ -409,47 +417,23 @@ fn run<O: SymmetricOperator>(
     mut progress: impl FnMut(usize),
 ) -> Result<(Tridiagonal, Store), LanczosError<O::Error>> {
     let n = op.dim();
-    if start.len() != n {
-        return Err(LanczosError::BadStart(format!("length {} but operator dimension {n}", start.len())));
-    }
-    if n == 0 {
-        return Err(LanczosError::BadStart("operator has dimension 0".into()));
-    }
-    if start.iter().any(|x| !x.is_finite()) {
-        return Err(LanczosError::BadStart("contains NaN or Inf".into()));
-    }
-    let s = norm(start);
-    if s == 0.0 {
-        return Err(LanczosError::BadStart("is zero".into()));
-    }
-    let chosen;
-    let opts = match opts.basis_budget_gib {
-        Some(budget) => {
-            chosen = within_budget(opts, n, budget);
-            &chosen
-        }
-        None => opts,
-    };
-    opts.check().map_err(LanczosError::BadOptions)?;
+    let s = check_start(start, n).map_err(LanczosError::BadStart)?;
+    let opts = &effective_options(opts, n).map_err(LanczosError::BadOptions)?;
     let kept = opts.basis_kept(n);
     let strategy = opts.reorth_run(n);
-    let m = opts.steps.min(n).max(1);
-    // An f32 basis leaves the vectors orthogonal only to f32's precision.
-    let basis_eps = match kept {
-        BasisKept::Full(BasisPrecision::F32) => f32::EPSILON as f64,
-        _ => 0.0,
-    };
-    let mut omega = (strategy == Reorth::Partial)
-        .then(|| Omega::new(opts.operator_eps, opts.partial_threshold(), opts.operator_eps.max(basis_eps), m));
+    let m = max_steps(opts, n);
+    let mut omega = partial_estimate(opts, n);
     let mut reorth_steps = 0;
     let mut q: Vec<f64> = start.iter().map(|x| x / s).collect();
     let mut q_prev: Vec<f64> = vec![0.0; n];
     let mut basis =
         Store::new(kept, n, m, opts.basis_dir.as_deref()).map_err(|error| LanczosError::Basis { step: 0, error })?;
     let mut scratch = Vec::new();
-    // A pool that cannot be built changes nothing but speed: fall back to the current one.
-    let pool = (opts.threads > 0).then(|| rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build().ok());
-    let pool = pool.flatten();
+    // Only a sweep that splits over threads goes to the pool: a shorter one
+    // runs here, where handing it to a worker would cost two context
+    // switches a step and gain nothing.
+    let splits = matches!(basis, Store::F64(_) | Store::F32(_)) && reorth::splits_over_threads(n);
+    let pool = if splits && opts.threads > 0 { pool::shared(opts.threads) } else { None };
     let mut w = vec![0.0; n];
     let mut alpha = Vec::with_capacity(m);
     let mut beta: Vec<f64> = Vec::with_capacity(m);
@@ -493,7 +477,7 @@ fn run<O: SymmetricOperator>(
         if let Some(o) = &mut omega {
             o.finish(orthogonalized);
         }
-        if b <= opts.breakdown_tol * anorm || b == 0.0 {
+        if is_breakdown(b, anorm, opts.breakdown_tol) {
             breakdown = true;
             break;
         }

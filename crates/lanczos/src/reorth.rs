@@ -36,7 +36,7 @@ pub(crate) fn twice_if_needed<E>(
     partials.resize(w.len().div_ceil(CHUNK), 0.0);
     let before = norm(w);
     sweep(w, partials)?;
-    if norm(w) < std::f64::consts::FRAC_1_SQRT_2 * before {
+    if crate::second_pass_needed(before, norm(w)) {
         sweep(w, partials)?;
     }
     Ok(())
@@ -45,6 +45,12 @@ pub(crate) fn twice_if_needed<E>(
 /// Vectors shorter than this are handled on the calling thread: a pass is
 /// too small to pay for waking the pool (results are the same either way).
 const PARALLEL_MIN_DIM: usize = 8 * CHUNK;
+
+/// Whether a sweep over vectors of length `dim` splits over the pool's
+/// threads (else it runs on the calling thread).
+pub(crate) fn splits_over_threads(dim: usize) -> bool {
+    dim >= PARALLEL_MIN_DIM
+}
 
 /// The stored Lanczos vectors, one row of length `dim` per vector, entries
 /// of type `T` (f64, or f32 for half the memory; arithmetic is in f64).
@@ -116,7 +122,7 @@ impl<T: Entry> Basis<T> {
     /// with it, measures row t, so each pass reads one row from memory.
     fn sweep(&self, w: &mut [f64], partials: &mut [f64]) {
         let m = self.rows;
-        let parallel = self.dim >= PARALLEL_MIN_DIM;
+        let parallel = splits_over_threads(self.dim);
         self.for_each_chunk(parallel, w, partials, |start, wc, part| {
             *part = dot_chunk(self.row_chunk(0, start, wc.len()), wc)
         });

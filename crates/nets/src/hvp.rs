@@ -11,6 +11,7 @@
 //! product needs it and dropped after.
 
 use lanczos::SymmetricOperator;
+use lanczos_tensor::TensorOperator;
 use tch::{Device, Kind, Tensor};
 
 use crate::blocks::Block;
@@ -227,6 +228,15 @@ impl<'a> BlockHessian<'a> {
         }
     }
 
+    /// The block's HVP with `vs` on batch `k`: through the kept graph when
+    /// there is one batch, else through that batch's gradient graph.
+    fn batch_hvp(&self, k: usize, vs: &[Tensor]) -> Result<Option<Vec<Tensor>>> {
+        match &self.kept {
+            Some(g) => self.hvp_one(g, vs, true),
+            None => self.hvp_one(&self.gradient_graph(k)?, vs, false),
+        }
+    }
+
     fn hvp_one(&self, g: &[Tensor], vs: &[Tensor], keep: bool) -> Result<Option<Vec<Tensor>>> {
         let mut gv: Option<Tensor> = None;
         for ((p, &t), v) in self.block.parts.iter().zip(&self.part_tensor).zip(vs) {
@@ -264,7 +274,7 @@ impl SymmetricOperator for BlockHessian<'_> {
     }
 
     fn apply(&mut self, x: &[f64], out: &mut [f64]) -> Result<()> {
-        let n = self.dim();
+        let n = self.block.dim();
         if x.len() != n || out.len() != n {
             return Err(Error::invalid(format!("vector of length {} for block of dimension {n}", x.len())));
         }
@@ -284,13 +294,7 @@ impl SymmetricOperator for BlockHessian<'_> {
         out.iter_mut().for_each(|o| *o = 0.0);
         for k in 0..self.batches.count() {
             let w = self.batches.weight(k);
-            let hv = match &self.kept {
-                Some(g) => self.hvp_one(g, &vs, true)?,
-                None => {
-                    let g = self.gradient_graph(k)?;
-                    self.hvp_one(&g, &vs, false)?
-                }
-            };
+            let hv = self.batch_hvp(k, &vs)?;
             if let Some(hv) = hv {
                 self.scatter(&hv, w, out);
             }
@@ -303,6 +307,72 @@ impl SymmetricOperator for BlockHessian<'_> {
             )));
         }
         Ok(())
+    }
+}
+
+/// The same products with the vectors on the network's device (the tensor
+/// Lanczos engine): the vector is cut into the parts' shapes and cast to
+/// the network's kind there, and the parts of the product are gathered,
+/// cast to f64 and weighted there, as `apply` does on the host.
+impl TensorOperator for BlockHessian<'_> {
+    type Error = Error;
+
+    fn dim(&self) -> usize {
+        self.block.dim()
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn apply_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
+        let n = self.block.dim();
+        if x.size() != [n as i64] || x.kind() != Kind::Double {
+            return Err(Error::invalid(format!(
+                "vector of shape {:?} ({:?}) for block of dimension {n} (f64)",
+                x.size(),
+                x.kind()
+            )));
+        }
+        let mut vs = Vec::with_capacity(self.block.parts.len());
+        let mut off = 0;
+        for p in &self.block.parts {
+            let m = p.numel() as i64;
+            vs.push(x.narrow(0, off, m).to_kind(self.kind).view(p.shape().as_slice()));
+            off += m;
+        }
+        let mut out: Option<Tensor> = None;
+        for k in 0..self.batches.count() {
+            let w = self.batches.weight(k);
+            let hv = self.batch_hvp(k, &vs)?;
+            if let Some(hv) = hv {
+                let flat = self.gather(&hv) * w;
+                out = Some(match out {
+                    Some(acc) => acc + flat,
+                    None => flat,
+                });
+            }
+        }
+        self.products += 1;
+        Ok(out.unwrap_or_else(|| Tensor::zeros([n as i64], (Kind::Double, self.device))))
+    }
+}
+
+impl BlockHessian<'_> {
+    /// The block's parts of `per_tensor` as one flat f64 tensor on the
+    /// device, undefined tensors counting as zero.
+    fn gather(&self, per_tensor: &[Tensor]) -> Tensor {
+        let pieces: Vec<Tensor> = self
+            .block
+            .parts
+            .iter()
+            .zip(&self.part_tensor)
+            .map(|(p, &t)| match per_tensor[t].defined() {
+                true => p.select(&per_tensor[t]).detach().to_kind(Kind::Double).reshape([-1]),
+                false => Tensor::zeros([p.numel() as i64], (Kind::Double, self.device)),
+            })
+            .collect();
+        Tensor::cat(&pieces, 0)
     }
 }
 

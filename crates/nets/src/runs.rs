@@ -7,6 +7,7 @@
 //! outputs as the whole.
 
 use lanczos::{lanczos_with_progress, LanczosError, Options, Probe, Tridiagonal};
+pub use lanczos_tensor::{Engine, EngineChoice};
 use rng::{derive_seed, SplitMix};
 
 use crate::blocks::Block;
@@ -126,6 +127,7 @@ pub struct Runs<'a, P: FnMut(Progress<'a>)> {
     next: usize,
     op: Option<(usize, BlockHessian<'a>)>,
     progress: P,
+    engine: Engine,
 }
 
 impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
@@ -138,7 +140,13 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
         items: &'a [Item],
         progress: P,
     ) -> Self {
-        Runs { net, blocks, batch, task, items, next: 0, op: None, progress }
+        Runs { net, blocks, batch, task, items, next: 0, op: None, progress, engine: Engine::Rust }
+    }
+
+    /// Lanczos by `engine` (default: the Rust engine).
+    pub fn with_engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
     }
 
     fn run(&mut self, item: Item) -> Result<Output<'a>> {
@@ -149,7 +157,7 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
             (self.progress)(Progress::Block(block));
             self.op = Some((item.block, BlockHessian::new(self.net, block, self.batch)?));
         }
-        let Runs { op, progress, task, .. } = self;
+        let Runs { op, progress, task, engine, .. } = self;
         let (_, op) = op.as_mut().expect("operator set above");
         match task {
             Task::Exact => {
@@ -161,22 +169,23 @@ impl<'a, P: FnMut(Progress<'a>)> Runs<'a, P> {
                 let seed = probe_seed(*seed, &block.name, probe);
                 let start = dist.vector(block.dim(), &mut SplitMix::new(seed));
                 let at = |step: usize| format!("block `{}`, probe {probe}, Lanczos step {step}", block.name);
-                let tridiagonal = lanczos_with_progress(op, &start, options, |_| progress(Progress::Product)).map_err(
-                    |e| match e {
-                        LanczosError::Operator { step, error: Error::Numeric(m) } => {
-                            Error::numeric(format!("{}: {m}", at(step)))
-                        }
-                        LanczosError::Operator { error, .. } => error,
-                        LanczosError::NonFinite { step } => {
-                            Error::numeric(format!("{}: Hessian-vector product is NaN or Inf", at(step)))
-                        }
-                        LanczosError::BadStart(m) => {
-                            Error::numeric(format!("block `{}`, probe {probe}: {m}", block.name))
-                        }
-                        LanczosError::Basis { step, error } => Error::invalid(format!("{}: {error}", at(step))),
-                        LanczosError::BadOptions(m) => Error::invalid(m),
-                    },
-                )?;
+                let product = |_| progress(Progress::Product);
+                let tridiagonal = match engine {
+                    Engine::Rust => lanczos_with_progress(op, &start, options, product),
+                    Engine::Tensor => lanczos_tensor::lanczos_with_progress(op, &start, options, product),
+                }
+                .map_err(|e| match e {
+                    LanczosError::Operator { step, error: Error::Numeric(m) } => {
+                        Error::numeric(format!("{}: {m}", at(step)))
+                    }
+                    LanczosError::Operator { error, .. } => error,
+                    LanczosError::NonFinite { step } => {
+                        Error::numeric(format!("{}: Hessian-vector product is NaN or Inf", at(step)))
+                    }
+                    LanczosError::BadStart(m) => Error::numeric(format!("block `{}`, probe {probe}: {m}", block.name)),
+                    LanczosError::Basis { step, error } => Error::invalid(format!("{}: {error}", at(step))),
+                    LanczosError::BadOptions(m) => Error::invalid(m),
+                })?;
                 Ok(Output::Tridiag { block, probe, seed, tridiagonal })
             }
         }

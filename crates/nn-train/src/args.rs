@@ -8,6 +8,22 @@ use nets::train::{OptimizerKind, ScheduleKind};
 
 pub const TOOL: &str = "nn-train";
 
+/// --lr-scale-rule: which number per block sets its learning-rate factor.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateRule {
+    Curvature,
+    Gradient,
+}
+
+impl RateRule {
+    pub fn rule(self) -> predictors::rates::Rule {
+        match self {
+            RateRule::Curvature => predictors::rates::Rule::Curvature,
+            RateRule::Gradient => predictors::rates::Rule::Gradient,
+        }
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = TOOL,
@@ -21,13 +37,14 @@ run `step` records (every --log-every updates; with held-out loss and accuracy e
 updates and after the last) and a `summary`; after a grid, a `best` record naming the rate with the \
 lowest final held-out loss (ties to the smaller rate; diverged runs excluded).
 
-Per-block learning rates (--lr-scale PATTERN=FACTOR, or --lr-scale-from FILE of densities): each \
-parameter's rate at an update is the scheduled rate times its factor (libtorch parameter groups, \
-with every optimizer's rule, AdamW's decoupled decay included); the `run` record lists the factors.
+Per-block learning rates (--lr-scale PATTERN=FACTOR, or --lr-scale-from FILE of hvp-dump's blocks \
+with --lr-scale-rule curvature or gradient): each parameter's rate at an update is the scheduled rate \
+times its factor (libtorch parameter groups, with every optimizer's rule, AdamW's decoupled decay \
+included); the `run` record lists the factors and the rule.
 
 Imbalanced classes (--class-zipf S, image sets): the training images subsampled so that class k \
 keeps a share proportional to (k+1)^-S; the held-out set stays as it is, and held-out evaluations \
-add the accuracy over the frequent half of the classes (k < K/2) and over the rare half.
+add the accuracy and the loss over the frequent half of the classes (k < K/2) and over the rare half.
 
 Held-out sets: MNIST's and Fashion-MNIST's test sets (t10k); the last 10% of the tokens of \
 Shakespeare or a --data text file; the last 10% of the examples of a user's idx or npy images; a \
@@ -37,7 +54,8 @@ training set's size every update sees the whole set in file order. BERT draws fr
 and masking every update.
 
 A NaN or infinite loss or gradient ends that run at the update named (its `summary` has \
-`diverged_at`); with one rate that is an error (exit 1), in a grid only when every rate diverged. \
+`diverged_at`); with one rate that is an error (exit 1) unless --allow-divergence, in a grid only when \
+every rate diverged. \
 Same arguments, seed and --threads give byte-identical records and checkpoints on the CPU.
 
 Checkpoints (--save-at F1,F2,... with --save-dir DIR): after round(F x steps) updates, \
@@ -61,6 +79,8 @@ hold every parameter under the module's own names, loadable by \
   nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale 'fc1*=4' --lr-scale 'fc3*=0.5'
   hvp-dump --model mlp --probes 4 --steps 40 | slq-density > mlp-density.jsonl
   nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale-from mlp-density.jsonl
+  hvp-dump --model mlp --gradients --probes 4 --steps 40 | slq-density > mlp-density.jsonl
+  nn-train --model mlp --optimizer sgd --lr 0.05 --steps 500 --lr-scale-from mlp-density.jsonl --lr-scale-rule gradient
   nn-train --model mlp --data mnist --class-zipf 1 --optimizer adam --lr 1e-3 --epochs 1"
 )]
 pub struct Args {
@@ -86,6 +106,12 @@ pub struct Args {
     #[arg(long, requires = "lr_grid", value_name = "N")]
     pub extend_grid: Option<u32>,
 
+    /// With --lr: a run that diverges is a result, not an error: its
+    /// `summary` (with `diverged_at`) is written and the exit status is 0.
+    /// For sweeps that must record where a rate fails on some seeds.
+    #[arg(long, requires = "lr")]
+    pub allow_divergence: bool,
+
     /// Multiply the learning rate of the parameters PATTERN matches by
     /// FACTOR (positive), the others keeping 1; repeatable, a parameter
     /// matched by one pattern at most. Patterns as hvp-dump --block reads
@@ -94,14 +120,23 @@ pub struct Args {
     #[arg(long, value_name = "PATTERN=FACTOR", value_parser = crate::lr_scale::parse_rule)]
     pub lr_scale: Vec<(String, f64)>,
 
-    /// Learning-rate factors from the `density` records of
-    /// `hvp-dump | slq-density` for this model: block b's parameters get
-    /// max(lambda_max) / lambda_max_b, so the stiffest block keeps the base
-    /// rate; parameters in no block keep 1. A block is named as hvp-dump
-    /// wrote it: a parameter, a --merge pattern (all its tensors) or `all`;
-    /// --split-qkv's thirds of a tensor are refused.
+    /// Learning-rate factors from hvp-dump's blocks for this model, by
+    /// --lr-scale-rule: block b's parameters get max_c v_c / v_b, so the
+    /// block with the largest v keeps the base rate; parameters in no block
+    /// keep 1. A block is named as hvp-dump wrote it: a parameter, a --merge
+    /// pattern (all its tensors), `all`, or a --split-qkv third (the tensor
+    /// takes the smallest factor of its thirds).
     #[arg(long, value_name = "FILE", conflicts_with = "lr_scale")]
     pub lr_scale_from: Option<PathBuf>,
+
+    /// What v is for --lr-scale-from: `curvature`, each block's largest
+    /// Hessian eigenvalue (`density` records of hvp-dump | slq-density), or
+    /// `gradient`, each block's RMS gradient |g_b| / sqrt(dim_b) (`gradient`
+    /// records of hvp-dump --gradients, which slq-density passes through):
+    /// SGD's first step then moves every block's coordinates by the same
+    /// RMS, as Adam's first step does. The `run` record names the rule.
+    #[arg(long, value_name = "RULE", requires = "lr_scale_from", default_value = "curvature")]
+    pub lr_scale_rule: RateRule,
 
     /// SGD's momentum (PyTorch: b <- mu b + g, p <- p - lr b).
     #[arg(long, default_value_t = 0.9)]

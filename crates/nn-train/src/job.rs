@@ -8,6 +8,7 @@ use cli::{Error, Result};
 use nets::models::Loss;
 use nets::recipe::ModelSpec;
 use nets::train::{OptimizerKind, OptimizerSpec, Schedule};
+use predictors::rates::Rule;
 use tch::{Device, Kind};
 
 use crate::args::Args;
@@ -46,7 +47,15 @@ pub struct TrainJob {
     pub checkpoint: Option<PathBuf>,
     pub label: Option<String>,
     pub lr_scale: Vec<(String, f64)>,
-    pub lr_scale_from: Option<PathBuf>,
+    pub lr_scale_from: Option<ScaleFrom>,
+    /// A single run that diverges is a result, not an error.
+    pub allow_divergence: bool,
+}
+
+/// --lr-scale-from: hvp-dump's blocks in a file, read by a rule.
+pub struct ScaleFrom {
+    pub path: PathBuf,
+    pub rule: Rule,
 }
 
 /// How long each run trains.
@@ -117,7 +126,8 @@ impl TrainJob {
             checkpoint: args.checkpoint.clone(),
             label: args.label.clone(),
             lr_scale: args.lr_scale.clone(),
-            lr_scale_from: args.lr_scale_from.clone(),
+            lr_scale_from: args.lr_scale_from.clone().map(|path| ScaleFrom { path, rule: args.lr_scale_rule.rule() }),
+            allow_divergence: args.allow_divergence,
         })
     }
 

@@ -1,14 +1,17 @@
-//! `--lr-scale GLOB=FACTOR` and `--lr-scale-from FILE`: per-parameter
-//! learning-rate factors, resolved against the trainee's parameters by
-//! `nets::train::scale`.
+//! `--lr-scale GLOB=FACTOR` and `--lr-scale-from FILE` (with
+//! `--lr-scale-rule`): per-parameter learning-rate factors, the rule's
+//! arithmetic in `predictors::rates`, resolved against the trainee's
+//! parameters by `nets::train::scale`.
 
 use std::path::Path;
 
 use cli::{Error, Result};
 use nets::train::{scale, LrFactor};
-use records::Density;
+use predictors::rates::{rms, Rule};
+use records::{Density, Gradient};
 use tch::Tensor;
 
+use crate::job::ScaleFrom;
 use crate::messages::from_nets;
 
 /// `GLOB=FACTOR` as its two halves (the factor's range is checked with the
@@ -31,56 +34,88 @@ pub fn check_rules(rules: &[(String, f64)]) -> Result<()> {
     }
 }
 
-/// The factors the flags (--lr-scale-from `from`, --lr-scale `rules`) give
-/// `params` (none without the flags).
-pub fn factors(from: Option<&Path>, rules: &[(String, f64)], params: &[(String, Tensor)]) -> Result<Vec<LrFactor>> {
-    if let Some(path) = from {
-        let blocks = read_densities(path)?;
-        let hint =
-            format!("--lr-scale-from {}: `density` records of hvp-dump | slq-density for this model", path.display());
-        return scale::by_curvature(params, &blocks).map_err(|e| from_nets(e).with_hint(&hint));
+/// The factors the flags (--lr-scale-from `from` by its rule, --lr-scale
+/// `rules`) give `params` (none without the flags).
+pub fn factors(
+    from: Option<&ScaleFrom>,
+    rules: &[(String, f64)],
+    params: &[(String, Tensor)],
+) -> Result<Vec<LrFactor>> {
+    if let Some(ScaleFrom { path, rule }) = from {
+        let rule = *rule;
+        let blocks = read_blocks(path, rule)?;
+        let names: Vec<&str> = blocks.iter().map(|(b, _)| b.as_str()).collect();
+        let values: Vec<f64> = blocks.iter().map(|(_, v)| *v).collect();
+        // Each value was checked positive and finite as it was read.
+        let factors = predictors::rates::equalizing_factors(&names, &values)
+            .map_err(|e| Error::usage(format!("--lr-scale-from {}: {e}", path.display())))?;
+        let per_block: Vec<(String, f64)> = names.iter().map(|n| n.to_string()).zip(factors).collect();
+        let hint = format!(
+            "--lr-scale-from {}: `{}` records of hvp-dump (| slq-density) for this model and its blocks",
+            path.display(),
+            rule.record()
+        );
+        return scale::by_blocks(params, &per_block).map_err(|e| from_nets(e).with_hint(&hint));
     }
     scale::by_pattern(params, rules)
         .map_err(|e| from_nets(e).with_hint("--lr-scale PATTERN=FACTOR matches parameters as hvp-dump --block does"))
 }
 
-/// Each `density` record's (block, lambda_max), in file order; other
+/// Each block's (name, v) for `rule`, in file order, from its `density`
+/// (v = lambda_max) or `gradient` (v = norm / sqrt(dim)) records; other
 /// records are skipped. A bad file is a usage error naming its line.
-fn read_densities(path: &Path) -> Result<Vec<(String, f64)>> {
+fn read_blocks(path: &Path, rule: Rule) -> Result<Vec<(String, f64)>> {
     let name = path.display();
+    let kind = rule.record();
     let bad = |e: records::Error| Error::usage(format!("--lr-scale-from: {e}"));
     let mut blocks: Vec<(String, f64)> = Vec::new();
     let mut model: Option<(String, String)> = None;
     for line in records::open_inputs(&[path.to_path_buf()]).map_err(bad)? {
         let line = line.map_err(bad)?;
-        if line.kind != "density" {
+        if line.kind != kind {
             continue;
         }
-        let d: Density = line.parse().map_err(bad)?;
-        if !(d.lambda_max.is_finite() && d.lambda_max > 0.0) {
-            return Err(bad(line.error(
-                Some("lambda_max"),
-                format!("block `{}` has lambda_max {}: a factor needs it positive and finite", d.block, d.lambda_max),
-            )));
+        let (block, of_model, field, value, what) = match rule {
+            Rule::Curvature => {
+                let d: Density = line.parse().map_err(bad)?;
+                (d.block, d.model, "lambda_max", d.lambda_max, format!("lambda_max {}", d.lambda_max))
+            }
+            Rule::Gradient => {
+                let g: Gradient = line.parse().map_err(bad)?;
+                if g.dim == 0 {
+                    return Err(bad(line.error(Some("dim"), format!("block `{}` has dim 0", g.block))));
+                }
+                (g.block, g.model, "norm", rms(g.norm, g.dim), format!("gradient norm {}", g.norm))
+            }
+        };
+        if !(value.is_finite() && value > 0.0) {
+            return Err(bad(
+                line.error(Some(field), format!("block `{block}` has {what}: a factor needs it positive and finite"))
+            ));
         }
         match &model {
-            Some((m, first)) if *m != d.model => {
+            Some((m, first)) if *m != of_model => {
                 return Err(bad(line.error(
                     Some("model"),
-                    format!("model `{}` here, `{m}` at {first}: give the densities of one model", d.model),
+                    format!("model `{of_model}` here, `{m}` at {first}: give the blocks of one model"),
                 )))
             }
             Some(_) => {}
-            None => model = Some((d.model.clone(), line.location())),
+            None => model = Some((of_model, line.location())),
         }
-        if blocks.iter().any(|(b, _)| *b == d.block) {
-            return Err(bad(line.error(Some("block"), format!("block `{}` has a second density", d.block))));
+        if blocks.iter().any(|(b, _)| *b == block) {
+            return Err(bad(line.error(Some("block"), format!("block `{block}` has a second `{kind}` record"))));
         }
-        blocks.push((d.block, d.lambda_max));
+        blocks.push((block, value));
     }
     if blocks.is_empty() {
+        let from = match rule {
+            Rule::Curvature => "the output of hvp-dump | slq-density",
+            Rule::Gradient => "the output of hvp-dump --gradients, alone or through slq-density",
+        };
         return Err(Error::usage(format!(
-            "--lr-scale-from {name}: no `density` records (expected the output of hvp-dump | slq-density)"
+            "--lr-scale-from {name}: no `{kind}` records for --lr-scale-rule {} (expected {from})",
+            rule.name()
         )));
     }
     Ok(blocks)
@@ -94,4 +129,9 @@ pub fn record(factors: &[LrFactor]) -> Option<Vec<records::LrScale>> {
             .map(|f| records::LrScale { parameter: f.param.clone(), block: f.block.clone(), factor: f.factor })
             .collect()
     })
+}
+
+/// The rule of --lr-scale-from, as the `run` record names it.
+pub fn rule_name(from: Option<&ScaleFrom>) -> Option<String> {
+    from.map(|f| f.rule.name().to_string())
 }

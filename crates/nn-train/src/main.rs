@@ -87,7 +87,7 @@ fn train_all(job: &TrainJob) -> Result<()> {
     // Every run starts from the same weights: the first one's network also
     // resolves the learning-rate factors before the `run` record is written.
     let first = sweep::fresh(job, &mut recipe)?;
-    cfg.lr_scale = lr_scale::factors(job.lr_scale_from.as_deref(), &job.lr_scale, &first.named_parameters())?;
+    cfg.lr_scale = lr_scale::factors(job.lr_scale_from.as_ref(), &job.lr_scale, &first.named_parameters())?;
 
     let label = job.label.clone().unwrap_or_else(|| recipe.name());
     let mut out = RecordWriter::stdout();
@@ -96,6 +96,7 @@ fn train_all(job: &TrainJob) -> Result<()> {
     run.device = Some(nets::device_name(job.device));
     run.dtype = Some(nets::dtype_name(job.kind).to_string());
     run.lr_scale = lr_scale::record(&cfg.lr_scale);
+    run.lr_scale_rule = lr_scale::rule_name(job.lr_scale_from.as_ref());
     run.class_zipf = Some(d.flags.class_zipf).filter(|s| *s != 0.0);
     // libtorch's reductions, and so the bytes, depend on the count.
     run.threads = Some(tch::get_num_threads().max(1) as u64);

@@ -109,6 +109,8 @@ impl Sweep<'_> {
                 final_heldout_accuracy: finished.and_then(|h| h.accuracy),
                 final_heldout_accuracy_frequent_half: finished.and_then(|h| h.frequent_accuracy),
                 final_heldout_accuracy_rare_half: finished.and_then(|h| h.rare_accuracy),
+                final_heldout_loss_frequent_half: finished.and_then(|h| h.frequent_loss),
+                final_heldout_loss_rare_half: finished.and_then(|h| h.rare_loss),
                 final_train_loss: outcome.final_train_loss,
                 diverged_at: outcome.diverged_at,
             };
@@ -129,6 +131,7 @@ impl Sweep<'_> {
         let diverged = summaries.iter().filter(|s| s.diverged_at.is_some()).count();
         if !job.grid {
             return match summaries[0].diverged_at {
+                Some(_) if job.allow_divergence => Ok(()),
                 Some(step) => Err(Error::numeric(format!(
                     "the loss or gradient is NaN or infinite at update {step} (--lr {})",
                     rates[0]
@@ -192,6 +195,8 @@ impl Sweep<'_> {
             heldout_accuracy: heldout.and_then(|h| h.accuracy),
             heldout_accuracy_frequent_half: heldout.and_then(|h| h.frequent_accuracy),
             heldout_accuracy_rare_half: heldout.and_then(|h| h.rare_accuracy),
+            heldout_loss_frequent_half: heldout.and_then(|h| h.frequent_loss),
+            heldout_loss_rare_half: heldout.and_then(|h| h.rare_loss),
         }
     }
 }

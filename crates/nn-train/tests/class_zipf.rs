@@ -93,9 +93,18 @@ fn an_exponent_trains_on_the_closed_form_subset_and_reports_each_half() {
         assert!(((7.0 * frequent).round() - 7.0 * frequent).abs() < 1e-9, "{frequent} is not k/7");
         assert!(((3.0 * rare).round() - 3.0 * rare).abs() < 1e-9, "{rare} is not k/3");
         assert!((all - (7.0 * frequent + 3.0 * rare) / 10.0).abs() < 1e-12, "{s}");
+        // The halves' mean cross-entropies, weighted by their examples, are the held-out loss (f64).
+        let (loss, lf, lr) = (
+            s["heldout_loss"].as_f64().unwrap(),
+            s["heldout_loss_frequent_half"].as_f64().unwrap(),
+            s["heldout_loss_rare_half"].as_f64().unwrap(),
+        );
+        assert!((loss - (7.0 * lf + 3.0 * lr) / 10.0).abs() < 1e-12, "{s}");
+        assert!(lf > 0.0 && lr > 0.0 && lf != lr, "{s}");
     }
     let summary = &records(&o.stdout, "summary")[0];
     assert!(summary["final_heldout_accuracy_rare_half"].as_f64().is_some(), "{summary}");
+    assert!(summary["final_heldout_loss_rare_half"].as_f64().is_some(), "{summary}");
     // Another data seed keeps other examples of classes 1 and 2.
     let other = nn_train(&args(&img, &lab, &["--class-zipf", "1", "--data-seed", "5"])).ok();
     let losses = |o: &Output| records(&o.stdout, "step").iter().map(|s| s["train_loss"].clone()).collect::<Vec<_>>();

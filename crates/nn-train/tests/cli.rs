@@ -275,6 +275,9 @@ fn divergence_names_the_update_and_leaves_valid_records() {
     let s = records(&o.stdout, "summary");
     assert_eq!(s.len(), 1);
     assert!(s[0]["diverged_at"].as_u64().is_some(), "{}", s[0]);
+    // --allow-divergence: the same records, and exit status 0.
+    let a = nn_train(&with(&["--optimizer", "sgd", "--lr", "1e30", "--momentum", "0", "--allow-divergence"])).ok();
+    assert_eq!(a.stdout.lines().skip(1).collect::<Vec<_>>(), o.stdout.lines().skip(1).collect::<Vec<_>>());
     // In a grid a diverged rate is recorded and skipped.
     let g = nn_train(&with(&["--optimizer", "sgd", "--lr-grid", "1e30,0.01", "--momentum", "0"])).ok();
     let best = records(&g.stdout, "best");

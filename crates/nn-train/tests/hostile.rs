@@ -221,3 +221,53 @@ fn a_later_batchs_targets_beyond_the_modules_output_name_the_update_not_a_diverg
     assert!(records(&out.stdout, "summary").is_empty(), "no summary claims a divergence: {}", out.stdout);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_gradient_rule_file_that_does_not_fit_the_model_is_refused_naming_what_and_where() {
+    // --lr-scale-from FILE --lr-scale-rule gradient reads hvp-dump's
+    // `gradient` records; each misfit is a usage error (exit 2) naming the
+    // file, the line or the block, before any training.
+    let dir = scratch("gradient-rule");
+    let line = |block: &str, dim: u64, norm: f64| {
+        format!(
+            "{{\"type\":\"gradient\",\"model\":\"mlp\",\"block\":\"{block}\",\"dim\":{dim},\"norm\":{norm},\"weights\":[1.0],\"gram\":[{}]}}\n",
+            norm * norm
+        )
+    };
+    let file = |name: &str, body: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let base = with(SMALL, &["--lr", "0.1", "--lr-scale-rule", "gradient", "--lr-scale-from"]);
+    let refuse = |path: &str, needles: &[&str]| nn_train(&with(&base, &[path])).fails_with(2, needles);
+    let good = format!("{}{}", line("fc1.weight", 4, 6.0), line("fc2.*", 4, 2.0));
+    // Only densities (hvp-dump without --gradients): none for this rule.
+    let density =
+        "{\"type\":\"density\",\"model\":\"mlp\",\"block\":\"fc1.weight\",\"dim\":4,\"probes\":1,\"nodes\":[1.0],\
+\"weights\":[1.0],\"node_probe\":[0],\"axis\":\"linear\",\"scale\":1.0,\"sigma\":0.1,\"sigma_mode\":\"absolute\",\
+\"grid\":[0.0],\"density\":[1.0],\"lambda_min\":0.0,\"lambda_max\":1.0,\"trace\":1.0}\n";
+    let only_density = file("density.jsonl", density);
+    refuse(
+        &only_density,
+        &["density.jsonl", "no `gradient` records", "--lr-scale-rule gradient", "hvp-dump --gradients"],
+    );
+    // Blocks of another model's parameters.
+    let other = file("other.jsonl", &good.replace("fc1.weight", "conv1.weight"));
+    refuse(&other, &["`conv1.weight`", "--lr-scale-from", "other.jsonl"]);
+    // A zero or non-finite norm, a zero dim, a block twice, a broken line.
+    let zero = file("zero.jsonl", &format!("{}{}", line("fc1.weight", 4, 0.0), line("fc2.*", 4, 2.0)));
+    refuse(&zero, &["zero.jsonl:1", "block `fc1.weight`", "gradient norm 0", "positive and finite"]);
+    let no_dim = file("dim.jsonl", &format!("{}{}", line("fc1.weight", 4, 6.0), line("fc2.*", 0, 2.0)));
+    refuse(&no_dim, &["dim.jsonl:2", "block `fc2.*` has dim 0"]);
+    let twice = file("twice.jsonl", &format!("{good}{}", line("fc2.*", 4, 1.0)));
+    refuse(&twice, &["twice.jsonl:3", "block `fc2.*` has a second `gradient` record"]);
+    let broken = file("broken.jsonl", &format!("{good}{{\"type\":\"gradient\",\n"));
+    refuse(&broken, &["broken.jsonl:3"]);
+    // The rule without a file, and a rule that is not one.
+    nn_train(&with(SMALL, &["--lr", "0.1", "--lr-scale-rule", "gradient"])).fails_with(2, &["--lr-scale-from"]);
+    let good = file("good.jsonl", &good);
+    nn_train(&with(SMALL, &["--lr", "0.1", "--lr-scale-from", &good, "--lr-scale-rule", "hessian"]))
+        .fails_with(2, &["hessian", "curvature", "gradient"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,8 +1,9 @@
 //! Per-parameter learning rates end to end: the factors reach the update
 //! (checkpoints compared tensor by tensor with runs at the scaled rates),
 //! the `run` record lists them, factors from a density file written by
-//! hvp-dump | slq-density are max(lambda_max) / lambda_max, and each bad
-//! flag or file is refused with exit status 2.
+//! hvp-dump | slq-density are max(lambda_max) / lambda_max, those of the
+//! gradient rule max RMS gradient / the block's, and each bad flag or file
+//! is refused with exit status 2 (more in hostile.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -250,4 +251,39 @@ fn bad_factors_patterns_and_density_files_are_refused() {
     refuse(&["--lr-scale-from", &empty], &["no `density` records"]);
     let only_run = write("run.jsonl", &format!("{}\n", lines[0]));
     refuse(&["--lr-scale-from", &only_run], &["no `density` records"]);
+}
+
+#[test]
+fn the_gradient_rule_gives_the_largest_rms_gradient_over_each_blocks() {
+    // By hand: fc1.weight's RMS gradient is 6 / sqrt(4) = 3, fc2.*'s is
+    // 2 / sqrt(4) = 1: factors 1 and 3, the same update as --lr-scale 'fc2.*=3'.
+    let d = scratch("gradient-rule");
+    let line = |block: &str, norm: f64| {
+        format!(
+            "{{\"type\":\"gradient\",\"model\":\"mlp\",\"block\":\"{block}\",\"dim\":4,\"norm\":{norm},\"weights\":[1.0],\"gram\":[{}]}}\n",
+            norm * norm
+        )
+    };
+    let path = d.join("gradients.jsonl");
+    std::fs::write(&path, format!("{}{}", line("fc1.weight", 6.0), line("fc2.*", 2.0))).unwrap();
+    let from = ["--lr-scale-from", path.to_str().unwrap(), "--lr-scale-rule", "gradient"];
+    let o = nn_train(&with(&[&["--lr", "0.1", "--steps", "2"][..], &from[..]].concat())).ok();
+    let run = &records(&o.stdout, "run")[0];
+    assert_eq!(run["lr_scale_rule"], "gradient");
+    let got: Vec<(&str, &str, f64)> = run["lr_scale"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["parameter"].as_str().unwrap(), f["block"].as_str().unwrap(), f["factor"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(got, [("fc1.weight", "fc1.weight", 1.0), ("fc2.bias", "fc2.*", 3.0), ("fc2.weight", "fc2.*", 3.0)]);
+    let by_rule = one_update("grad-rule", "0.1", &from);
+    let by_pattern = one_update("grad-pattern", "0.1", &["--lr-scale", "fc2.*=3"]);
+    for (name, t) in &by_rule {
+        assert!(same(t, tensor(&by_pattern, name)), "{name}");
+    }
+    // The densities' rule is named too (the default).
+    let densities = densities(&d);
+    let o = nn_train(&with(&["--lr", "0.1", "--steps", "1", "--lr-scale-from", densities.to_str().unwrap()])).ok();
+    assert_eq!(records(&o.stdout, "run")[0]["lr_scale_rule"], "curvature");
 }

@@ -55,6 +55,26 @@ pub fn mean_interval(d: &[f64]) -> (f64, [f64; 2]) {
     (mean, [mean - half, mean + half])
 }
 
+/// The gap on a scale shared by every family: the mean over paired seeds of
+/// ln(SGD's final loss / AdamW's), with its 90% t interval. The loss
+/// difference itself carries each task's scale (a character model's loss is
+/// near 2, an MNIST classifier's near 0.1), which a ranking across families
+/// mixes in; the log ratio does not.
+pub fn log_ratio(sgd_losses: &[f64], adamw_losses: &[f64]) -> Result<(f64, [f64; 2])> {
+    if sgd_losses.len() != adamw_losses.len() || sgd_losses.is_empty() {
+        return Err(Error::undefined(format!(
+            "{} SGD losses against {} AdamW losses: need one pair per seed",
+            sgd_losses.len(),
+            adamw_losses.len()
+        )));
+    }
+    if let Some(l) = sgd_losses.iter().chain(adamw_losses).find(|l| !(l.is_finite() && **l > 0.0)) {
+        return Err(Error::undefined(format!("a final held-out loss of {l}: a log ratio needs positive losses")));
+    }
+    let d: Vec<f64> = sgd_losses.iter().zip(adamw_losses).map(|(s, a)| (s / a).ln()).collect();
+    Ok(mean_interval(&d))
+}
+
 /// The gap's numbers from paired seeds (SGD's and AdamW's runs of seed s
 /// share the initial weights and the batch order).
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +83,9 @@ pub struct GapEstimate {
     pub adamw_losses: Vec<f64>,
     pub gap: f64,
     pub ci90: [f64; 2],
+    /// [`log_ratio`]'s mean and interval.
+    pub log_ratio: f64,
+    pub log_ratio_ci90: [f64; 2],
     pub steps_ratio: Option<f64>,
     /// Whether SGD reached AdamW's mean loss at T/2 (median over seeds)
     /// within T: when not, the ratio is infinite, not unknown.
@@ -101,6 +124,7 @@ pub fn estimate(sgd: &[Curve], adamw: &[Curve], steps: u64, tolerance: f64) -> R
     let (ls, la) = (finals(sgd, "SGD")?, finals(adamw, "AdamW")?);
     let d: Vec<f64> = ls.iter().zip(&la).map(|(a, b)| a - b).collect();
     let (gap, ci90) = mean_interval(&d);
+    let (log_ratio, log_ratio_ci90) = self::log_ratio(&ls, &la)?;
     let half = steps / 2;
     let mid: Vec<f64> = adamw
         .iter()
@@ -127,6 +151,8 @@ pub fn estimate(sgd: &[Curve], adamw: &[Curve], steps: u64, tolerance: f64) -> R
         adamw_losses: la,
         gap,
         ci90,
+        log_ratio,
+        log_ratio_ci90,
         steps_ratio,
         sgd_reached: sgd_reach.is_some(),
         flattened: flatten_change <= tolerance,
@@ -151,10 +177,28 @@ mod tests {
         assert!((g.gap - 0.6).abs() < 1e-12);
         let half = 2.919986 * 0.1 / 3f64.sqrt();
         assert!((g.ci90[0] - (0.6 - half)).abs() < 1e-9 && (g.ci90[1] - (0.6 + half)).abs() < 1e-9);
+        let logs = [1.5f64.ln(), (1.7f64 / 1.1).ln(), (1.9f64 / 1.2).ln()];
+        assert!((g.log_ratio - logs.iter().sum::<f64>() / 3.0).abs() < 1e-12);
         // AdamW: 1.0 at T/2, 1.1 at T on average: 10% change, within 20%.
         assert!((g.flatten_change - 0.1).abs() < 1e-12 && g.flattened);
         // AdamW reaches 1.0 at update 50 in every seed; SGD never does.
         assert_eq!((g.steps_ratio, g.sgd_reached), (None, false));
+    }
+
+    #[test]
+    fn log_ratio_of_paired_losses_with_its_t_interval() {
+        // Ratios e^0.1, e^0.2, e^0.3: logs 0.1, 0.2, 0.3, mean 0.2, sd 0.1.
+        let adamw = [0.5, 2.0, 0.1];
+        let sgd: Vec<f64> = adamw.iter().zip([0.1f64, 0.2, 0.3]).map(|(a, d)| a * d.exp()).collect();
+        let (m, ci) = log_ratio(&sgd, &adamw).unwrap();
+        let half = 2.919986 * 0.1 / 3f64.sqrt();
+        assert!((m - 0.2).abs() < 1e-12);
+        assert!((ci[0] - (0.2 - half)).abs() < 1e-9 && (ci[1] - (0.2 + half)).abs() < 1e-9);
+        // Scaling one seed's task (both losses) leaves it unchanged.
+        let (m2, _) = log_ratio(&[sgd[0] * 10.0, sgd[1], sgd[2]], &[5.0, 2.0, 0.1]).unwrap();
+        assert!((m2 - 0.2).abs() < 1e-12);
+        assert!(log_ratio(&[1.0, 0.0], &[1.0, 1.0]).unwrap_err().to_string().contains("positive"));
+        assert!(log_ratio(&[1.0], &[1.0, 1.0]).is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! * [`classes`]: the heaviness of the class-frequency tail (`classes` records).
 //! * [`rank`]: Spearman's rho and Kendall's tau-b, with ties.
 //! * [`gap`]: SGD's deficit against AdamW over seeds, with a t interval.
+//! * [`rates`]: per-block learning-rate factors (curvature or gradient rule),
+//!   their drift during training, and the share of the deficit they close.
 //! * [`score`]: a predictor against the gaps: bootstrap over configurations,
 //!   and leave-one-family-out ordering.
 //!
@@ -24,6 +26,7 @@ pub mod classes;
 pub mod gap;
 pub mod gradient;
 pub mod rank;
+pub mod rates;
 pub mod score;
 pub mod spectral;
 

@@ -27,6 +27,8 @@ pub enum Record {
     Predictor(Predictor),
     Gap(Gap),
     Association(Association),
+    Rescue(Rescue),
+    Drift(Drift),
 }
 
 /// First record of every tool's output: enough to repeat the run.
@@ -53,6 +55,11 @@ pub struct Run {
     /// times its factor; the parameters not listed keep factor 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lr_scale: Option<Vec<LrScale>>,
+    /// With `--lr-scale-from`: the rule that set the factors, `curvature`
+    /// (max lambda_max / lambda_max_b) or `gradient` (max RMS gradient over
+    /// the block's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_scale_rule: Option<String>,
     /// The exponent S of imbalanced training classes (`--class-zipf`, when
     /// not 0): class k kept in proportion to (k+1)^-S.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +87,7 @@ impl Run {
             dtype: None,
             threads: None,
             lr_scale: None,
+            lr_scale_rule: None,
             class_zipf: None,
         }
     }
@@ -117,6 +125,10 @@ pub struct Tridiag {
     /// The basis kept for reorthogonalization: `f64`, `f32` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<String>,
+    /// The Lanczos engine that ran: `rust` (host vectors) or `tensor`
+    /// (vectors and basis on the network's device). Absent: `rust`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl Tridiag {
@@ -473,6 +485,12 @@ pub struct Step {
     pub heldout_accuracy_frequent_half: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heldout_accuracy_rare_half: Option<f64>,
+    /// With imbalanced classes: held-out loss (mean cross-entropy) over the
+    /// same halves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_loss_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_loss_rare_half: Option<f64>,
 }
 
 /// One training run of `nn-train` (one learning rate), at its end.
@@ -497,6 +515,11 @@ pub struct TrainSummary {
     pub final_heldout_accuracy_frequent_half: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_heldout_accuracy_rare_half: Option<f64>,
+    /// With imbalanced classes: the final loss per half of the classes, as in `Step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_loss_frequent_half: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_heldout_loss_rare_half: Option<f64>,
     /// Mean training loss over the last logged tenth of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_train_loss: Option<f64>,
@@ -592,6 +615,12 @@ pub struct Gap {
     /// 90% interval (Student t over the paired seed differences).
     pub gap: f64,
     pub ci90: [f64; 2],
+    /// Mean over seeds of ln(SGD's final loss / AdamW's), the gap without
+    /// the task's loss scale, and its 90% t interval.
+    #[serde(default)]
+    pub log_ratio: Option<f64>,
+    #[serde(default)]
+    pub log_ratio_ci90: Option<[f64; 2]>,
     /// Steps SGD needs to reach AdamW's mean held-out loss at T/2, over the
     /// steps AdamW needs (medians over seeds; None: SGD never reached it).
     #[serde(default)]
@@ -628,4 +657,81 @@ pub struct Association {
     /// reached AdamW's loss at T/2), ranked above every finite one.
     #[serde(default)]
     pub never: u64,
+}
+
+/// How much of SGD's deficit against AdamW per-block learning rates close
+/// on one configuration (`gap-study rescue`): plain SGD, SGD with a rule's
+/// block factors and AdamW, each at its own best rate, over paired seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rescue {
+    pub model: String,
+    pub family: String,
+    /// The rule of the factors (`curvature` or `gradient`, nn-train's `--lr-scale-rule`).
+    pub rule: String,
+    pub batch_size: u64,
+    pub steps: u64,
+    pub sgd_lr: f64,
+    /// The base rate of SGD with the rule's factors (each block's rate is it times its factor).
+    pub rule_lr: f64,
+    pub adamw_lr: f64,
+    pub seeds: Vec<u64>,
+    /// Final held-out losses, one per seed of `seeds`; the rule's is None
+    /// (null) on a seed where its run diverged.
+    pub sgd_losses: Vec<f64>,
+    pub rule_losses: Vec<Option<f64>>,
+    pub adamw_losses: Vec<f64>,
+    /// The seeds on which SGD with the rule's factors diverged, and the
+    /// update where it did (absent when none). The rule's gap, the loss
+    /// closed and the share are then None: a share over the seeds that
+    /// survived would flatter the rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_diverged: Vec<DivergedRun>,
+    /// Means over seeds of L_sgd - L_adamw and of L_rule - L_adamw, with
+    /// 90% t intervals over the paired differences.
+    pub gap_plain: f64,
+    pub gap_plain_ci90: [f64; 2],
+    pub gap_rule: Option<f64>,
+    pub gap_rule_ci90: Option<[f64; 2]>,
+    /// Mean of L_sgd - L_rule (= gap_plain - gap_rule) with its 90% t interval.
+    pub closed: Option<f64>,
+    pub closed_ci90: Option<[f64; 2]>,
+    /// closed / gap_plain, and Fieller's 90% interval for that ratio of
+    /// paired means (None: unbounded, plain SGD's gap not distinguishable
+    /// from 0, or a seed of the rule diverged).
+    pub fraction: Option<f64>,
+    #[serde(default)]
+    pub fraction_ci90: Option<[f64; 2]>,
+    /// All three best rates strictly inside their grids.
+    pub interior: bool,
+}
+
+/// A seed whose run diverged, and the update where it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DivergedRun {
+    pub seed: u64,
+    pub at: u64,
+}
+
+/// How far the per-block learning-rate factors of one rule moved between
+/// initialization and a checkpoint of training (`gap-study drift`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub model: String,
+    /// `curvature` or `gradient` (as nn-train's `--lr-scale-rule`).
+    pub rule: String,
+    /// The checkpoint's share of training, as given.
+    pub fraction: f64,
+    /// The blocks, in the order of the initial file, and each one's factor
+    /// at initialization and at the checkpoint.
+    pub blocks: Vec<String>,
+    pub initial: Vec<f64>,
+    pub later: Vec<f64>,
+    /// Spearman's rho between the two factor vectors (None: undefined).
+    #[serde(default)]
+    pub spearman: Option<f64>,
+    /// max and median over blocks of |log10(later / initial)|, and the
+    /// block of the max.
+    pub max_abs_log10: f64,
+    pub max_block: String,
+    pub median_abs_log10: f64,
 }

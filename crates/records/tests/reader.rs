@@ -87,6 +87,7 @@ fn tridiag_validation_catches_length_mismatch() {
         reorth: None,
         reorth_steps: None,
         basis: None,
+        engine: None,
     };
     let (field, msg) = t.validate().unwrap_err();
     assert_eq!(field, "beta");

@@ -26,6 +26,9 @@ pub struct Evaluation {
     /// and the held-out set has examples of them.
     pub frequent_accuracy: Option<f64>,
     pub rare_accuracy: Option<f64>,
+    /// Mean cross-entropy of the logits over the same examples, as above.
+    pub frequent_loss: Option<f64>,
+    pub rare_loss: Option<f64>,
 }
 
 impl HeldOut {
@@ -63,8 +66,8 @@ impl HeldOut {
     pub fn evaluate(&self, net: &dyn Net) -> Evaluation {
         let _guard = tch::no_grad_guard();
         let (mut loss, mut n, mut correct, mut counted) = (0.0, 0.0, 0.0, 0.0);
-        // (hits, examples) of the frequent and of the rare half.
-        let mut halves = [(0.0, 0.0); 2];
+        // (hits, examples, summed cross-entropy) of the frequent and of the rare half.
+        let mut halves = [(0.0, 0.0, 0.0); 2];
         let mut classifier = true;
         for b in &self.batches {
             let k = b.len() as f64;
@@ -80,21 +83,35 @@ impl HeldOut {
                         let f_hits = (&hit * &frequent).sum(Kind::Double).double_value(&[]);
                         let f_count = frequent.sum(Kind::Double).double_value(&[]);
                         let h = hit.sum(Kind::Double).double_value(&[]);
+                        // Each example's cross-entropy of the logits (the
+                        // classifiers' loss), in f64.
+                        let nll = -logits
+                            .to_kind(Kind::Double)
+                            .log_softmax(-1, Kind::Double)
+                            .gather(1, &b.y.unsqueeze(1), false)
+                            .squeeze_dim(1);
+                        let f_nll = (&nll * &frequent).sum(Kind::Double).double_value(&[]);
+                        let all_nll = nll.sum(Kind::Double).double_value(&[]);
                         halves[0].0 += f_hits;
                         halves[0].1 += f_count;
+                        halves[0].2 += f_nll;
                         halves[1].0 += h - f_hits;
                         halves[1].1 += k - f_count;
+                        halves[1].2 += all_nll - f_nll;
                     }
                 }
                 _ => classifier = false,
             }
         }
-        let half = |(hits, count): (f64, f64)| (classifier && count > 0.0).then(|| hits / count);
+        let half = |(hits, count, _): (f64, f64, f64)| (classifier && count > 0.0).then(|| hits / count);
+        let half_loss = |(_, count, nll): (f64, f64, f64)| (classifier && count > 0.0).then(|| nll / count);
         Evaluation {
             loss: loss / n,
             accuracy: (classifier && counted > 0.0).then(|| correct / counted),
             frequent_accuracy: half(halves[0]),
             rare_accuracy: half(halves[1]),
+            frequent_loss: half_loss(halves[0]),
+            rare_loss: half_loss(halves[1]),
         }
     }
 }

@@ -1,11 +1,11 @@
 //! Per-parameter learning rates: a parameter's rate at an update is the
 //! scheduled base rate times its factor (1 unless set). Factors are set on
 //! whole parameter tensors, by patterns read as hvp-dump reads its blocks
-//! ([`crate::blocks::select`]), or from the blocks' largest Hessian
-//! eigenvalues so that every block's rate times its curvature is the same.
-//! Each distinct factor is a parameter group of libtorch's optimizer, whose
-//! rules use the group's rate throughout (AdamW's decoupled decay too:
-//! p <- p (1 - lr_group wd)).
+//! ([`crate::blocks::select`]), or per block as hvp-dump named them (the
+//! factors of a rule such as max lambda_max / lambda_max_b, computed by the
+//! caller). Each distinct factor is a parameter group of libtorch's
+//! optimizer, whose rules use the group's rate throughout (AdamW's
+//! decoupled decay too: p <- p (1 - lr_group wd)).
 
 use tch::Tensor;
 
@@ -85,29 +85,39 @@ pub fn by_pattern(params: &[(String, Tensor)], rules: &[(String, f64)]) -> Resul
     Ok(set.into_iter().flatten().collect())
 }
 
-/// The factors that equalize the blocks' learning rate times curvature:
-/// block b (a name as hvp-dump wrote it, with its largest Hessian
-/// eigenvalue lambda_b) gets max_c lambda_c / lambda_b, so the stiffest
-/// block keeps the base rate. Blocks are resolved as [`by_pattern`]
-/// resolves patterns; every lambda must be positive and finite, each block
-/// named once.
-pub fn by_curvature(params: &[(String, Tensor)], blocks: &[(String, f64)]) -> Result<Vec<LrFactor>> {
+/// The factors of blocks as hvp-dump named them (a parameter, a --merge
+/// pattern, `all`, or one of --split-qkv's query, key and value thirds of
+/// a tensor), each given to the whole tensors the block covers. A tensor
+/// covered by several blocks (the thirds of one attention matrix) takes
+/// the smallest of their factors: the rate its stiffest part allows. Each
+/// block named once, every factor positive and finite.
+pub fn by_blocks(params: &[(String, Tensor)], blocks: &[(String, f64)]) -> Result<Vec<LrFactor>> {
     if blocks.is_empty() {
         return Err(Error::mismatch("no blocks to take learning-rate factors from"));
     }
-    for (i, (block, lambda)) in blocks.iter().enumerate() {
-        if !(lambda.is_finite() && *lambda > 0.0) {
-            return Err(Error::mismatch(format!(
-                "block `{block}` has largest eigenvalue {lambda}: a learning-rate factor needs it positive and finite"
-            )));
-        }
+    let mut set: Vec<Option<LrFactor>> = vec![None; params.len()];
+    for (i, (block, factor)) in blocks.iter().enumerate() {
+        check_factor(*factor).map_err(|e| Error::mismatch(format!("block `{block}`: {e}")))?;
         if blocks[..i].iter().any(|(b, _)| b == block) {
             return Err(Error::mismatch(format!("block `{block}` is given twice")));
         }
+        let names = match covered(params, block) {
+            Ok(names) => names,
+            Err(e) => match select(&units_of(shallow(params), true), std::slice::from_ref(block), Grouping::PerPattern)
+            {
+                Ok(split) => split.into_iter().flat_map(|b| b.parts).map(|p| p.param).collect(),
+                Err(_) => return Err(e),
+            },
+        };
+        for name in names {
+            let Some(k) = params.iter().position(|(n, _)| *n == name) else { continue };
+            if set[k].as_ref().is_some_and(|f| f.factor <= *factor) {
+                continue;
+            }
+            set[k] = Some(LrFactor { param: name, block: block.clone(), factor: *factor });
+        }
     }
-    let stiffest = blocks.iter().map(|(_, l)| *l).fold(f64::NEG_INFINITY, f64::max);
-    let rules: Vec<(String, f64)> = blocks.iter().map(|(b, l)| (b.clone(), stiffest / l)).collect();
-    by_pattern(params, &rules)
+    Ok(set.into_iter().flatten().collect())
 }
 
 /// Each parameter's factor (1 where none is set), in the order of `params`;
@@ -171,14 +181,21 @@ mod tests {
     }
 
     #[test]
-    fn curvature_gives_the_stiffest_block_the_base_rate() {
+    fn block_factors_cover_whole_tensors_and_thirds_take_the_smallest() {
         let p = params(&["fc1.weight", "fc1.bias", "fc2.weight"]);
-        let f = by_curvature(&p, &[("fc1.weight".into(), 4.0), ("fc2.weight".into(), 10.0)]).unwrap();
+        let f = by_blocks(&p, &[("fc1.weight".into(), 2.5), ("fc2.weight".into(), 1.0)]).unwrap();
         assert_eq!(per_param(&p, &f).unwrap(), [2.5, 1.0, 1.0]);
-        assert!(by_curvature(&p, &[("fc1.weight".into(), 0.0)]).unwrap_err().to_string().contains("`fc1.weight`"));
-        assert!(by_curvature(&p, &[]).is_err());
-        let split = params(&["h.0.attn.c_attn.weight"]);
-        let e = by_curvature(&split, &[("h.0.attn.wq".into(), 1.0)]).unwrap_err().to_string();
-        assert!(e.contains("part of the tensor `h.0.attn.c_attn.weight`"), "{e}");
+        let e = by_blocks(&p, &[("fc1.weight".into(), 0.0)]).unwrap_err().to_string();
+        assert!(e.contains("`fc1.weight`") && e.contains("positive and finite"), "{e}");
+        assert!(by_blocks(&p, &[]).is_err());
+        let twice = by_blocks(&p, &[("fc1.weight".into(), 1.0), ("fc1.weight".into(), 2.0)]).unwrap_err();
+        assert!(twice.to_string().contains("given twice"), "{twice}");
+        assert!(by_blocks(&p, &[("conv1.weight".into(), 1.0)]).unwrap_err().to_string().contains("`conv1.weight`"));
+        // Query, key and value thirds of one tensor: the tensor takes the smallest.
+        let attn = params(&["h.0.attn.c_attn.weight", "h.0.mlp.c_fc.weight"]);
+        let thirds = [("h.0.attn.wq".into(), 9.0), ("h.0.attn.wk".into(), 3.0), ("h.0.attn.wv".into(), 4.0)];
+        let f = by_blocks(&attn, &thirds).unwrap();
+        assert_eq!(per_param(&attn, &f).unwrap(), [3.0, 1.0]);
+        assert_eq!(f[0].block, "h.0.attn.wk");
     }
 }

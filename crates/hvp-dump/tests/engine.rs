@@ -1,0 +1,85 @@
+//! `--engine`: the tensor Lanczos engine (vectors and basis as libtorch
+//! tensors on the network's device) against the Rust engine, end to end on
+//! zoo models on the CPU, in f64: the same tridiagonals to 1e-12 relative.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn hvp_dump(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hvp-dump")).args(args).output().expect("runs hvp-dump")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = hvp_dump(args);
+    assert!(o.status.success(), "hvp-dump {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn tridiags(text: &str) -> Vec<Value> {
+    text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|r| r["type"] == "tridiag").collect()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+/// Largest entry difference between two tridiag records, relative to the largest entry.
+fn relative_gap(a: &Value, b: &Value) -> f64 {
+    let (aa, ab) = (floats(&a["alpha"]), floats(&a["beta"]));
+    let (ba, bb) = (floats(&b["alpha"]), floats(&b["beta"]));
+    assert_eq!((aa.len(), ab.len()), (ba.len(), bb.len()), "block {}", a["block"]);
+    let scale = aa.iter().chain(&ab).fold(0.0f64, |s, x| s.max(x.abs()));
+    aa.iter().zip(&ba).chain(ab.iter().zip(&bb)).fold(0.0f64, |s, (x, y)| s.max((x - y).abs())) / scale
+}
+
+#[test]
+fn both_engines_give_the_same_tridiagonals_on_zoo_models() {
+    for (model, blocks) in [
+        (
+            "gpt2-small",
+            vec!["--split-qkv", "--block", "wte", "--block", "h.0.attn.wq", "--block", "h.1.mlp.c_fc.weight"],
+        ),
+        ("mlp", vec!["--block", "fc1.weight", "--block", "fc3.bias"]),
+        ("resnet18-narrow", vec!["--block", "layer1.0.conv1", "--block", "fc.weight"]),
+    ] {
+        let mut base = vec!["--model", model, "--device", "cpu", "--dtype", "f64", "--threads", "2"];
+        base.extend(["--probes", "2", "--steps", "15", "--batch-size", "4"]);
+        base.extend(blocks);
+        let with = |engine: &'static str| [base.clone(), vec!["--engine", engine]].concat();
+        let rust = ok(&with("rust"));
+        let tensor = ok(&with("tensor"));
+        let (r, t) = (tridiags(&rust), tridiags(&tensor));
+        assert_eq!(r.len(), t.len());
+        for (a, b) in r.iter().zip(&t) {
+            assert_eq!((&a["engine"], &b["engine"]), (&Value::from("rust"), &Value::from("tensor")));
+            assert_eq!((&a["block"], &a["seed"], &a["basis"]), (&b["block"], &b["seed"], &b["basis"]));
+            let gap = relative_gap(a, b);
+            assert!(gap < 1e-12, "{model} {}: engines differ by {gap:e}", a["block"]);
+        }
+        // The tensor engine gives the same bytes for the same arguments.
+        assert_eq!(tensor, ok(&with("tensor")), "{model}");
+        // auto is the Rust engine on the CPU.
+        let auto = ok(&base);
+        assert!(tridiags(&auto).iter().all(|r| r["engine"] == "rust"), "{model}");
+    }
+}
+
+#[test]
+fn engine_flags_are_checked() {
+    let base =
+        ["--model", "tiny-transformer", "--device", "cpu", "--data", "synthetic", "--steps", "3", "--probes", "1"];
+    let o = hvp_dump(&[&base[..], &["--engine", "gpu"]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`rust`, `tensor` or `auto`"));
+    let dir = std::env::temp_dir();
+    let o = hvp_dump(&[&base[..], &["--engine", "tensor", "--basis-dir", dir.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--basis-dir applies to --engine rust"), "{err}");
+    // Every rung of the ladder runs on the tensor engine too.
+    for memory in ["4", "1e-9"] {
+        let text = ok(&[&base[..], &["--engine", "tensor", "--memory", memory, "--dtype", "f64"]].concat());
+        assert!(tridiags(&text).iter().all(|r| r["engine"] == "tensor"));
+    }
+}
