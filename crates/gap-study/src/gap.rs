@@ -187,7 +187,9 @@ pub(crate) fn optimizer(
                 summary.model
             )));
         }
-        if (s.steps, s.batch_size) != (summary.steps, summary.batch_size) {
+        // A diverged run's summary counts the updates it completed.
+        let planned = if s.diverged_at.is_some_and(|at| at <= summary.steps) { summary.steps } else { s.steps };
+        if (planned, s.batch_size) != (summary.steps, summary.batch_size) {
             return Err(Error::invalid(format!(
                 "{}: {} updates at batch {}, but the grid ran {} at batch {}",
                 f.display(),

@@ -120,7 +120,8 @@ fn a_diverged_rule_seed_is_recorded_and_leaves_no_share() {
     // Seed 2 diverged at update 37: its summary says so and has no final loss.
     let mut v = nn_run("sgd", 0.01, 2, 0.9, Some("curvature"), false);
     v.truncate(2);
-    v.push(json!({"type": "summary", "model": "m", "optimizer": "sgd", "lr": 0.01, "steps": 100, "epochs": 1.0,
+    // (Its summary counts the 36 updates it completed.)
+    v.push(json!({"type": "summary", "model": "m", "optimizer": "sgd", "lr": 0.01, "steps": 36, "epochs": 0.4,
         "batch_size": 8, "weight_decay": 0.0, "diverged_at": 37}));
     rescued.1[1] = temp("dcur-s2-diverged.jsonl", &v);
     let out = gap_study(&strs(&rescue_args(&sgd, &rescued, &adamw))).ok();

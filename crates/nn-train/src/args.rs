@@ -102,7 +102,9 @@ pub struct Args {
 
     /// With --lr-grid: add at most this many rates, one grid step past the
     /// edge the best rate sits on each time (the step is the ratio of the two
-    /// rates at that edge), until the best rate has a rate tried on each side.
+    /// rates at that edge), until the best rate has a rate tried on each side:
+    /// above it any rate, below it one that did not diverge (a diverged
+    /// smaller rate sends the grid on down).
     #[arg(long, requires = "lr_grid", value_name = "N")]
     pub extend_grid: Option<u32>,
 

@@ -47,11 +47,14 @@ impl Placement {
     }
 }
 
-/// Where the winner of `runs` sits (diverged runs count as rates tried).
+/// Where the winner of `runs` sits. A diverged larger rate counts as a rate
+/// tried above it; a diverged smaller rate does not count below it: a run
+/// that blows up below a rate that trains says the starting point is
+/// fragile, not that smaller rates do worse, so the grid goes on down.
 pub fn placement(runs: &[(f64, Option<f64>)]) -> Placement {
     let Some(w) = best(runs) else { return Placement::LowEdge };
     let lr = runs[w].0;
-    let below = runs.iter().any(|(r, _)| *r < lr);
+    let below = runs.iter().any(|(r, l)| *r < lr && l.is_some());
     let above = runs.iter().any(|(r, _)| *r > lr);
     match (below, above) {
         (true, true) => Placement::Interior,
@@ -94,6 +97,10 @@ mod tests {
         // Bracketed: nothing to add. A diverged larger rate brackets too.
         assert_eq!(extension(&[(1e-3, Some(0.5)), (1e-2, Some(0.3)), (1e-1, Some(0.4))]), None);
         assert_eq!(extension(&[(1e-3, Some(0.5)), (1e-2, Some(0.3)), (1e-1, None)]), None);
+        // Only diverged rates below the winner: go on down, one step below the lowest.
+        let fragile = [(1e-3, None), (1e-2, None), (1e-1, Some(2.3)), (1.0, None)];
+        assert_eq!(placement(&fragile), Placement::LowEdge);
+        assert!((extension(&fragile).unwrap() - 1e-4).abs() < 1e-19);
         // Everything diverged: go down. One rate: a decade.
         assert!((extension(&[(1e-1, None), (1.0, None)]).unwrap() - 1e-2).abs() < 1e-17);
         assert!((extension(&[(1e-2, Some(0.3))]).unwrap() - 1e-3).abs() < 1e-18);
