@@ -151,14 +151,16 @@ impl HvpJob {
             device,
             threads: args.threads,
             data: nets_cli::DataChoice {
-                flags: args.data_flags.clone(),
-                inputs: args.inputs.clone(),
-                reads: args.reads,
                 examples: examples(args)?,
-                seed: args.data_seed,
-                purpose: "a Hessian batch",
                 // A module's blocks are listed without its data; a zoo model is shaped by it.
                 needed: !args.list_blocks,
+                ..nets_cli::DataChoice::from_flags(
+                    &args.data_flags,
+                    &args.inputs,
+                    args.reads,
+                    args.data_seed,
+                    "a Hessian batch",
+                )
             },
             batching: Batching { micro_batch: args.micro_batch, batches: args.batches },
             blocks: BlockChoice { patterns, grouping, split_qkv: args.split_qkv, list: args.list_blocks },

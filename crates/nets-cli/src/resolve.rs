@@ -28,6 +28,21 @@ pub struct DataChoice {
     pub needed: bool,
 }
 
+impl DataChoice {
+    /// The data flags hvp-dump and nn-train share, read the same way by
+    /// both; `purpose` names the data in messages. The data is needed, and
+    /// its size is the model's default until a tool says otherwise.
+    pub fn from_flags(
+        flags: &DataFlags,
+        inputs: &Option<PathBuf>,
+        reads: Option<Input>,
+        seed: u64,
+        purpose: &'static str,
+    ) -> Self {
+        DataChoice { flags: flags.clone(), inputs: inputs.clone(), reads, examples: None, seed, purpose, needed: true }
+    }
+}
+
 /// The data a model was resolved with.
 pub enum Data<D> {
     /// Drawn from a data set by `spec`.

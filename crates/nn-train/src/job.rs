@@ -98,14 +98,15 @@ impl TrainJob {
             device,
             threads: args.threads,
             data: nets_cli::DataChoice {
-                flags: args.data_flags.clone(),
-                inputs: args.inputs.clone(),
-                reads: args.reads,
                 // The size of a synthetic training set.
                 examples: Some(args.synthetic_examples),
-                seed: args.data_seed,
-                purpose: "training data",
-                needed: true,
+                ..nets_cli::DataChoice::from_flags(
+                    &args.data_flags,
+                    &args.inputs,
+                    args.reads,
+                    args.data_seed,
+                    "training data",
+                )
             },
             rates,
             grid: args.lr_grid.is_some(),
