@@ -23,8 +23,7 @@ use records::{Iterate, Problem};
 
 use crate::cases;
 use crate::error::{Error, Result};
-use crate::optim::{self, Method, OptSpec, RunOptions};
-use crate::optimizer::{Optimizer, OptimizerRequest, StepRequest};
+use crate::optimizer::{self, Method, OptSpec, Optimizer, OptimizerRequest, RunOptions, StepRequest};
 use crate::problem::{Quadratic, Rotation};
 use sources::eigenvalues;
 
@@ -147,7 +146,7 @@ impl Experiment {
     ) -> std::result::Result<(), E> {
         let spec = plan.spec(lr);
         let every = self.every.max(1);
-        optim::run(&self.quadratic, &self.w0, &spec, &self.run, |s| {
+        optimizer::run(&self.quadratic, &self.w0, &spec, &self.run, |s| {
             if s.t % every == 0 || s.last {
                 emit(iterate_record(&self.problem.problem, &spec, s))?;
             }

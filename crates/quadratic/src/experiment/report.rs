@@ -4,7 +4,7 @@ use records::{Iterate, Problem, ProblemBlock, Spectrum};
 
 use super::Experiment;
 use crate::error::Result;
-use crate::optim::{OptSpec, Step};
+use crate::optimizer::{OptSpec, Step};
 use crate::problem::{Quadratic, Rotation};
 use crate::theory;
 

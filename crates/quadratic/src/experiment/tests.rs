@@ -4,7 +4,7 @@ use records::Density;
 
 use super::tune::best_run;
 use super::*;
-use crate::optim::{Stop, Summary};
+use crate::optimizer::{Stop, Summary};
 
 fn config(source: Source) -> ExperimentConfig {
     ExperimentConfig {

@@ -4,8 +4,7 @@ use records::Tune;
 
 use super::{Experiment, Plan};
 use crate::error::{positive, Error, Result};
-use crate::optim::{self, Stop, Summary};
-use crate::optimizer::Optimizer;
+use crate::optimizer::{self, Optimizer, Stop, Summary};
 
 /// What a grid search minimises when it picks a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,7 +99,7 @@ impl Experiment {
             .into_iter()
             .map(|lr| {
                 progress(lr);
-                let s = optim::run::<std::convert::Infallible>(
+                let s = optimizer::run::<std::convert::Infallible>(
                     &self.quadratic,
                     &self.w0,
                     &plan.spec(lr),
