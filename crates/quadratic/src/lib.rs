@@ -5,8 +5,8 @@
 //!
 //! * [`problem`]: blocks H_l = Q_l diag(lambda_l) Q_l^T and the quadratic.
 //! * [`cases`]: the eigenvalues of the paper's Cases 1-4.
-//! * [`optim`]: GD, blockwise GD, Adam and momentum, one step at a time.
-//! * [`optimizer`]: the optimizers by name, and the steps the theory gives them.
+//! * [`optimizer`]: GD, blockwise GD, Adam and momentum by name, the steps the
+//!   theory gives them, and their update rules one step at a time.
 //! * [`theory`]: the constants, rates and bounds of the theory.
 //! * [`experiment`]: a configured experiment and its `problem`, `tune` and `iterate` records.
 //! * [`claims`]: every claim as `check` and `distribution` records.
@@ -31,7 +31,6 @@ pub mod cases;
 pub mod claims;
 mod error;
 pub mod experiment;
-pub mod optim;
 pub mod optimizer;
 pub mod problem;
 pub mod stats;
@@ -39,6 +38,5 @@ pub mod theory;
 
 pub use error::{Error, Result};
 pub use experiment::{Experiment, ExperimentConfig, TuneBy};
-pub use optim::{Method, OptSpec, RunOptions, Step, Stop, Summary};
-pub use optimizer::{Optimizer, OptimizerRequest};
+pub use optimizer::{Method, OptSpec, Optimizer, OptimizerRequest, RunOptions, Step, Stop, Summary};
 pub use problem::{haar_orthogonal, Block, Quadratic, Rotation};

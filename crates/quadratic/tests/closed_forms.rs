@@ -4,7 +4,8 @@ use ndarray::Array2;
 use ndarray_linalg::{EigValsh, UPLO};
 use quadratic::experiment::Source;
 use quadratic::{
-    cases, optim, theory, Block, Experiment, ExperimentConfig, Method, OptSpec, Quadratic, Rotation, RunOptions, TuneBy,
+    cases, optimizer, theory, Block, Experiment, ExperimentConfig, Method, OptSpec, Quadratic, Rotation, RunOptions,
+    TuneBy,
 };
 use rng::SplitMix;
 
@@ -20,7 +21,8 @@ fn gd_on_diagonal_follows_the_closed_form() {
     let q = Quadratic::new(vec![Block::diagonal("d", &lam).unwrap()]).unwrap();
     let w0 = [0.7, -1.3, 2.0, 0.1];
     let eta = 0.04;
-    let (traj, _) = optim::trajectory(&q, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(200));
+    let (traj, _) =
+        optimizer::trajectory(&q, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(200));
     assert_eq!(traj.len(), 201);
     for s in &traj {
         let exact: f64 = lam.iter().zip(&w0).map(|(l, w)| 0.5 * l * w * w * (1.0 - eta * l).powi(2 * s.t as i32)).sum();
@@ -115,8 +117,12 @@ fn bgd_meets_theorem1_at_every_step() {
             let (p, w0) = cases::build(&cases::block_names(3), eig, Rotation::Haar, seed * 10 + k as u64).unwrap();
             let kappas: Vec<f64> = p.blocks.iter().map(Block::kappa).collect();
             let bound = theory::theorem1_rate(&kappas);
-            let (traj, _) =
-                optim::trajectory(&p, &w0, &OptSpec { name: "bgd".into(), method: Method::Bgd, lr: 1.0 }, &opts(300));
+            let (traj, _) = optimizer::trajectory(
+                &p,
+                &w0,
+                &OptSpec { name: "bgd".into(), method: Method::Bgd, lr: 1.0 },
+                &opts(300),
+            );
             for w in traj.windows(2) {
                 assert!(w[1].loss_gap <= bound * w[0].loss_gap * (1.0 + 1e-9), "seed {seed} t {}", w[0].t);
             }
@@ -133,7 +139,7 @@ fn gd_rate_is_the_chebyshev_rate() {
     let rho2 = theory::gd_loss_rate(p.kappa());
     let eta = 2.0 / (p.lambda_min() + p.lambda_max());
     let (traj, _) =
-        optim::trajectory(&p, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(4000));
+        optimizer::trajectory(&p, &w0, &OptSpec { name: "gd".into(), method: Method::Gd, lr: eta }, &opts(4000));
     for w in traj.windows(2) {
         assert!(w[1].loss_gap <= rho2 * w[0].loss_gap * (1.0 + 1e-9));
     }
@@ -151,7 +157,7 @@ fn frozen_adam_is_diagonally_preconditioned_gd() {
     let w0 = [1.5, -0.25];
     let eta = 0.1;
     let spec = OptSpec { name: "adam-frozen".into(), method: Method::Adam { beta1: 0.0, beta2: 1.0 }, lr: eta };
-    let (traj, _) = optim::trajectory(&q, &w0, &spec, &opts(50));
+    let (traj, _) = optimizer::trajectory(&q, &w0, &spec, &opts(50));
     for s in &traj {
         let exact: f64 =
             lam.iter().zip(&w0).map(|(l, w)| 0.5 * l * (w * (1.0 - eta / w.abs()).powi(s.t as i32)).powi(2)).sum();
@@ -272,7 +278,7 @@ fn sign_like_first_step_on_axis_aligned_blocks() {
     let w0 = [1.5, -0.75, 2.0, -1.0];
     for beta2 in [0.999, 1.0] {
         let spec = OptSpec { name: "adam".into(), method: Method::Adam { beta1: 0.0, beta2 }, lr: 0.25 };
-        let (traj, _) = optim::trajectory(&p, &w0, &spec, &opts(1));
+        let (traj, _) = optimizer::trajectory(&p, &w0, &spec, &opts(1));
         assert_eq!(traj[1].t, 1);
         assert_eq!(traj[1].loss_gap, 9.40625, "beta2 {beta2}");
         let grad_norm = 87.5625f64.sqrt();

@@ -8,6 +8,9 @@
 //!   p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps); weight
 //!   decay adds wd p to g (L2, coupled);
 //! * `adamw`: the same, after p <- p (1 - lr wd) (decoupled weight decay).
+//!
+//! These are not the `quadratic` crate's `adam`, the paper's rule on a
+//! quadratic (moments from the first gradient, no bias correction, epsilon 0).
 
 use tch::{COptimizer, Tensor};
 

@@ -355,7 +355,7 @@ pub(crate) fn same(a: f64, b: f64) -> bool {
 pub(crate) mod tests {
     use super::*;
     use crate::experiment::{iterate_record, problem_record};
-    use crate::optim::{self, RunOptions};
+    use crate::optimizer::{self, RunOptions};
     use crate::{Block, Optimizer, Quadratic, Rotation};
 
     /// The command-line defaults.
@@ -392,8 +392,8 @@ pub(crate) mod tests {
         lr: f64,
         iters: u64,
     ) -> Trajectory {
-        let spec = optim::OptSpec { name: optimizer.name().into(), method: optimizer.method(0.9, 0.999), lr };
-        let (steps, _) = optim::trajectory(q, w0, &spec, &RunOptions { iters, stop_rel: 0.0 });
+        let spec = optimizer::OptSpec { name: optimizer.name().into(), method: optimizer.method(0.9, 0.999), lr };
+        let (steps, _) = optimizer::trajectory(q, w0, &spec, &RunOptions { iters, stop_rel: 0.0 });
         let mut inputs = Inputs::default();
         for s in &steps {
             inputs.add_iterate(iterate_record(&p.problem, &spec, s), || "test".into()).unwrap();
@@ -404,10 +404,10 @@ pub(crate) mod tests {
     #[test]
     fn iterates_group_into_trajectories_in_order() {
         let (p, q, w0) = problem_record_of(&[1.0, 4.0], &[2.0, 9.0]);
-        let spec = optim::OptSpec { name: "gd".into(), method: optim::Method::Gd, lr: 0.1 };
-        let (steps, _) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: 3, stop_rel: 0.0 });
+        let spec = optimizer::OptSpec { name: "gd".into(), method: optimizer::Method::Gd, lr: 0.1 };
+        let (steps, _) = optimizer::trajectory(&q, &w0, &spec, &RunOptions { iters: 3, stop_rel: 0.0 });
         let mut inputs = Inputs::default();
-        let other = optim::OptSpec { lr: 0.2, ..spec.clone() };
+        let other = optimizer::OptSpec { lr: 0.2, ..spec.clone() };
         for s in &steps {
             inputs.add_iterate(iterate_record("p", &spec, s), || "a".into()).unwrap();
             inputs.add_iterate(iterate_record("p", &other, s), || "b".into()).unwrap();

@@ -8,7 +8,7 @@ use rng::derive_seed;
 
 use super::{check, Config};
 use crate::error::{Error, Result};
-use crate::optim::{self, OptSpec, RunOptions};
+use crate::optimizer::{self, OptSpec, RunOptions};
 use crate::{cases, stats, theory};
 use crate::{Optimizer, Rotation};
 
@@ -71,7 +71,7 @@ pub fn draw(config: &Config, mut progress: impl FnMut(usize)) -> Result<Draws> {
         out.tight_exact_above += above(corrected.rho2, exact) as usize;
         let frozen = Optimizer::AdamFrozen;
         let spec = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr: a1.eta };
-        let (traj, _) = optim::trajectory(&p, &w0, &spec, &RunOptions { iters: config.mc_iters, stop_rel: 1e-30 });
+        let (traj, _) = optimizer::trajectory(&p, &w0, &spec, &RunOptions { iters: config.mc_iters, stop_rel: 1e-30 });
         let fails = |rate: f64| traj.windows(2).any(|w| w[1].loss_gap > w[0].loss_gap * rate * (1.0 + config.tol));
         out.theorem2_failures += fails(bound) as usize;
         out.corrected_failures += fails(corrected.rho_r) as usize;

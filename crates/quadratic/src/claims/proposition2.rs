@@ -6,7 +6,7 @@ use records::Record;
 use super::{check, Config};
 use crate::error::Result;
 use crate::experiment::{iterate_record, problem_record};
-use crate::optim::{self, OptSpec, RunOptions, Stop};
+use crate::optimizer::{self, OptSpec, RunOptions, Stop};
 use crate::problem::{Block, Quadratic, Rotation};
 use crate::Optimizer;
 
@@ -25,7 +25,7 @@ pub fn proposition2(config: &Config) -> Result<Vec<Record>> {
     let (lr, beta2, steps) = (config.prop2_lr, config.prop2_beta2, config.prop2_steps);
     let adam = Optimizer::Adam;
     let spec = OptSpec { name: adam.name().into(), method: adam.method(0.0, beta2), lr };
-    let (traj, s) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: steps, stop_rel: 0.0 });
+    let (traj, s) = optimizer::trajectory(&q, &w0, &spec, &RunOptions { iters: steps, stop_rel: 0.0 });
     for st in traj.iter().filter(|st| st.t % config.prop2_every == 0 || st.last) {
         out.push(Record::Iterate(iterate_record(PROBLEM_ID, &spec, st)));
     }
@@ -45,7 +45,7 @@ pub fn proposition2(config: &Config) -> Result<Vec<Record>> {
     // The same start with beta2 = 1 for contrast.
     let frozen = Optimizer::AdamFrozen;
     let frozen = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr };
-    let (_, fs) = optim::trajectory(&q, &w0, &frozen, &RunOptions { iters: steps, stop_rel: 0.0 });
+    let (_, fs) = optimizer::trajectory(&q, &w0, &frozen, &RunOptions { iters: steps, stop_rel: 0.0 });
     out.push(Record::Check(check(
         "proposition2",
         "Proposition 2: Adam with beta2 < 1 and a constant step does not converge on L(w) = w^2/2: it ends on the 2-cycle \

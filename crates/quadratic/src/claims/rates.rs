@@ -5,8 +5,7 @@
 use records::{Check, Problem};
 
 use super::{check, Point, Trajectory};
-use crate::optim::{self, Method, OptSpec, RunOptions, Stop};
-use crate::optimizer::{gd_step, Optimizer};
+use crate::optimizer::{self, gd_step, Method, OptSpec, Optimizer, RunOptions, Stop};
 use crate::problem::{Block, Quadratic};
 use crate::theory;
 
@@ -85,7 +84,7 @@ pub fn best_gd_rate(mu: f64, l: f64, steps: u64) -> crate::Result<(f64, f64)> {
     for k in 1..=400 {
         let eta = eta_star * k as f64 / 200.0; // (0, 2 eta*]
         let spec = OptSpec { name: Optimizer::Gd.name().into(), method: Method::Gd, lr: eta };
-        let (traj, s) = optim::trajectory(&q, &w0, &spec, &opts);
+        let (traj, s) = optimizer::trajectory(&q, &w0, &spec, &opts);
         let last = traj.last().map_or(0, |x| x.t).max(1);
         let rate =
             if s.stopped == Some(Stop::Diverged) { f64::INFINITY } else { s.final_rel_gap().powf(1.0 / last as f64) };

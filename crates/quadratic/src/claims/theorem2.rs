@@ -7,7 +7,7 @@ use records::Check;
 use super::{bounds, Config, Point, Trajectory};
 use crate::error::{Error, Result};
 use crate::experiment::problem_record;
-use crate::optim::{self, OptSpec, RunOptions};
+use crate::optimizer::{self, OptSpec, RunOptions};
 use crate::problem::{Block, Quadratic, Rotation};
 use crate::Optimizer;
 
@@ -35,7 +35,7 @@ pub fn counterexample(config: &Config) -> Result<Vec<Check>> {
     let p = problem_record(PROBLEM, "custom", "diagonal", 0, Rotation::AxisAligned, &q, &w0)?;
     let frozen = Optimizer::AdamFrozen;
     let spec = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr: p.eta_adam };
-    let (steps, _) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: STEPS, stop_rel: 0.0 });
+    let (steps, _) = optimizer::trajectory(&q, &w0, &spec, &RunOptions { iters: STEPS, stop_rel: 0.0 });
     let (beta1, beta2) = spec.betas();
     let t = Trajectory {
         problem: p.problem.clone(),
@@ -93,7 +93,7 @@ mod tests {
         let (q, w0) = problem().unwrap();
         let frozen = Optimizer::AdamFrozen;
         let spec = OptSpec { name: frozen.name().into(), method: frozen.method(0.0, 1.0), lr: 1.0 };
-        let (steps, _) = optim::trajectory(&q, &w0, &spec, &RunOptions { iters: STEPS, stop_rel: 0.0 });
+        let (steps, _) = optimizer::trajectory(&q, &w0, &spec, &RunOptions { iters: STEPS, stop_rel: 0.0 });
         assert_eq!(steps.len() as u64, STEPS + 1);
         // E_t = (1 + 4) / 2, then 4^(1-t) / 2: exact in f64.
         assert_eq!(steps[1].loss_gap / steps[0].loss_gap, 1.0 / 5.0);
