@@ -8,11 +8,10 @@ use cli::{Error, Result};
 use nets::models::Loss;
 use nets::recipe::ModelSpec;
 use nets::train::{OptimizerKind, OptimizerSpec, Schedule};
-use predictors::rates::Rule;
 use tch::{Device, Kind};
 
 use crate::args::Args;
-use crate::lr_scale;
+use crate::lr_scale::{self, ScaleFrom};
 use crate::messages::from_nets;
 
 /// Training runs, one per learning rate, as the flags ask for them.
@@ -50,12 +49,6 @@ pub struct TrainJob {
     pub lr_scale_from: Option<ScaleFrom>,
     /// A single run that diverges is a result, not an error.
     pub allow_divergence: bool,
-}
-
-/// --lr-scale-from: hvp-dump's blocks in a file, read by a rule.
-pub struct ScaleFrom {
-    pub path: PathBuf,
-    pub rule: Rule,
 }
 
 /// How long each run trains.

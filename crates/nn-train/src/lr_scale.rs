@@ -3,7 +3,7 @@
 //! arithmetic in `predictors::rates`, resolved against the trainee's
 //! parameters by `nets::train::scale`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cli::{Error, Result};
 use nets::train::{scale, LrFactor};
@@ -11,8 +11,13 @@ use predictors::rates::{rms, Rule};
 use records::{Density, Gradient};
 use tch::Tensor;
 
-use crate::job::ScaleFrom;
 use crate::messages::from_nets;
+
+/// --lr-scale-from: hvp-dump's blocks in a file, read by a rule.
+pub struct ScaleFrom {
+    pub path: PathBuf,
+    pub rule: Rule,
+}
 
 /// `GLOB=FACTOR` as its two halves (the factor's range is checked with the
 /// other flags).
