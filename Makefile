@@ -54,7 +54,7 @@ build: setup
 	$(CARGO) build --release --workspace
 
 # Formatting and lints are part of the test: CI holds them. No incremental
-# state for the test build: it doubled target/debug on a fresh clone (disk).
+# state for the test build: it adds gigabytes to target/debug (CI's disk).
 test: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
