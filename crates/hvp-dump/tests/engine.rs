@@ -3,18 +3,15 @@
 //! zoo models on the CPU, in f64: the same tridiagonals to 1e-10 relative
 //! (typically 1e-15; see the test).
 
-use std::process::{Command, Output};
-
 use serde_json::Value;
+use testkit::{run, Output};
 
 fn hvp_dump(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hvp-dump")).args(args).output().expect("runs hvp-dump")
+    run(env!("CARGO_BIN_EXE_hvp-dump"), args, "")
 }
 
 fn ok(args: &[&str]) -> String {
-    let o = hvp_dump(args);
-    assert!(o.status.success(), "hvp-dump {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
+    hvp_dump(args).ok().stdout
 }
 
 fn tridiags(text: &str) -> Vec<Value> {
@@ -86,14 +83,10 @@ fn both_engines_give_the_same_tridiagonals_on_zoo_models() {
 fn engine_flags_are_checked() {
     let base =
         ["--model", "tiny-transformer", "--device", "cpu", "--data", "synthetic", "--steps", "3", "--probes", "1"];
-    let o = hvp_dump(&[&base[..], &["--engine", "gpu"]].concat());
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("`rust`, `tensor` or `auto`"));
+    hvp_dump(&[&base[..], &["--engine", "gpu"]].concat()).fails_with(2, &["`rust`, `tensor` or `auto`"]);
     let dir = std::env::temp_dir();
-    let o = hvp_dump(&[&base[..], &["--engine", "tensor", "--basis-dir", dir.to_str().unwrap()]].concat());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("--basis-dir applies to --engine rust"), "{err}");
+    hvp_dump(&[&base[..], &["--engine", "tensor", "--basis-dir", dir.to_str().unwrap()]].concat())
+        .fails_with(2, &["--basis-dir applies to --engine rust"]);
     // Every rung of the ladder runs on the tensor engine too.
     for memory in ["4", "1e-9"] {
         let text = ok(&[&base[..], &["--engine", "tensor", "--memory", memory, "--dtype", "f64"]].concat());
