@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use lanczos::{Probe, Reorth};
+use lanczos::{BasisChoice, Probe, Reorth};
 use nets::layers::BnMode;
 
 pub const TOOL: &str = "hvp-dump";
@@ -99,7 +99,8 @@ pub struct Args {
     /// Reorthogonalization: `full` (default: against the whole basis at
     /// every step), `partial` (only at the steps where Simon's estimate of
     /// the loss of orthogonality passes --reorth-threshold, against the
-    /// whole basis; memory as full) or `none`.
+    /// whole basis; memory as full; docs/performance.md measures what it
+    /// saves and where it is less accurate) or `none`.
     #[arg(long, default_value = "full")]
     pub reorth: Reorth,
 
@@ -110,9 +111,15 @@ pub struct Args {
     #[arg(long)]
     pub reorth_threshold: Option<f64>,
 
+    /// Precision of the kept Lanczos basis: `auto` (default: the network's,
+    /// f32 for an f32 network, whose Hessian-vector products are no more
+    /// precise than that; f64 for an f64 one), `f64` or `f32`.
+    #[arg(long, default_value = "auto")]
+    pub basis: BasisChoice,
+
     /// Memory budget for the Lanczos basis, in GiB, met for every block:
-    /// full reorthogonalization with an f64 basis (steps x size x 8 bytes)
-    /// when it fits, else with an f32 basis (x 4 bytes), else against the
+    /// the --basis precision (steps x size x 8 bytes in f64, x 4 in f32)
+    /// when it fits, else an f32 basis, else against the
     /// first K vectors that fit in f32, else none. The `tridiag` record's
     /// `basis` says which ran (docs/performance.md: what each costs). A
     /// budget above the default is at most the machine's memory; a basis

@@ -53,17 +53,19 @@ pub fn dump(
     // --memory is met, not refused: each run takes the first rung of the
     // ladder (f64 basis, f32 basis, no reorthogonalization) whose basis fits;
     // with --basis-dir the disk basis is the only rung below f64 (checked below).
+    // The Hessian-vector products are as precise as the network's dtype.
+    let operator_eps = match kind {
+        tch::Kind::Double => f64::EPSILON,
+        tch::Kind::Half => 2f64.powi(-10),
+        tch::Kind::BFloat16 => 2f64.powi(-7),
+        _ => f32::EPSILON as f64,
+    };
     let lopts = Options {
         steps: s.steps,
         reorth: s.reorth,
-        // The Hessian-vector products are as precise as the network's dtype.
-        operator_eps: match kind {
-            tch::Kind::Double => f64::EPSILON,
-            tch::Kind::Half => 2f64.powi(-10),
-            tch::Kind::BFloat16 => 2f64.powi(-7),
-            _ => f32::EPSILON as f64,
-        },
+        operator_eps,
         partial_threshold: s.reorth_threshold,
+        basis: s.basis.resolve(operator_eps),
         threads: job.threads,
         basis_budget_gib: Some(s.memory),
         basis_dir: s.basis_dir.clone(),
@@ -97,8 +99,10 @@ pub fn dump(
         }
         let chosen = lanczos::within_budget(&lopts, d, s.memory);
         let kept = chosen.basis_kept(d);
-        // With --basis-dir the disk basis replaces the ladder: never a smaller one.
-        if s.basis_dir.is_some() && s.reorth.keeps_basis() && !matches!(kept.name().as_str(), "f64" | "f64-disk") {
+        // With --basis-dir the disk basis replaces the ladder: never a smaller
+        // basis than the one asked for.
+        let asked = lopts.basis_kept(d);
+        if s.basis_dir.is_some() && s.reorth.keeps_basis() && kept != asked && kept != lanczos::BasisKept::Disk {
             let row = lanczos::BasisMemory::of_run(&Options { basis_on_disk: true, ..lopts.clone() }, d)
                 .map_or(0.0, |m| m.bytes());
             return Err(Error::usage(format!(

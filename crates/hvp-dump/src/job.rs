@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use cli::{Error, Result};
-use lanczos::{Probe, Reorth};
+use lanczos::{BasisChoice, Probe, Reorth};
 use nets::blocks::Grouping;
 use nets::layers::BnMode;
 use nets::models::Loss;
@@ -57,6 +57,8 @@ pub struct SpectraJob {
     pub dist: Probe,
     pub reorth: Reorth,
     pub reorth_threshold: Option<f64>,
+    /// The kept basis's precision (before --memory's ladder).
+    pub basis: BasisChoice,
     /// The basis budget, GiB.
     pub memory: f64,
     pub basis_dir: Option<PathBuf>,
@@ -172,6 +174,7 @@ impl HvpJob {
                 dist: args.probe_dist,
                 reorth: args.reorth,
                 reorth_threshold: args.reorth_threshold,
+                basis: args.basis,
                 memory: args.memory,
                 basis_dir: args.basis_dir.clone(),
                 engine: args.engine.resolve(device, args.basis_dir.is_some()),

@@ -61,6 +61,7 @@ fn same_seed_same_bytes_and_run_record() {
         let n = r["alpha"].as_array().unwrap().len();
         assert_eq!(r["steps_done"], n);
         assert_eq!(r["beta"].as_array().unwrap().len(), n - 1);
+        // The defaults: full reorthogonalization, the basis as precise as the (f64) network.
         assert_eq!(r["reorth"], "full");
         assert_eq!(r["basis"], "f64");
     }
@@ -606,4 +607,54 @@ fn reorth_partial_is_recorded_with_the_steps_it_reorthogonalized() {
     assert_eq!(partial["alpha"][0], full["alpha"][0]);
     fails(&with(TINY, &["--reorth", "partial", "--reorth-threshold", "0"]), 2, &["--reorth-threshold"]);
     fails(&with(TINY, &["--reorth-threshold", "1e-4"]), 2, &["--reorth partial"]);
+}
+
+/// Eigenvalues of a dense block Hessian from `--exact` records, symmetrized
+/// (an f32 network's rows are symmetric only to f32's rounding), and its
+/// largest |eigenvalue|.
+fn exact_eigenvalues(exact: &[Value]) -> (Vec<f64>, f64) {
+    let dim = exact.len() - 1;
+    let h: Vec<f64> = exact[1..].iter().flat_map(|r| floats(&r["values"])).collect();
+    let sym = (0..dim * dim).map(|k| 0.5 * (h[k] + h[(k % dim) * dim + k / dim])).collect();
+    let eig = jacobi_eigenvalues(sym, dim);
+    let lam = eig.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    (eig, lam)
+}
+
+#[test]
+fn an_f32_network_gets_an_f32_basis_and_its_exact_eigenvalues() {
+    // An f32 network's products carry f32's precision: by default its basis
+    // is f32, and with as many steps as parameters the Ritz values are its
+    // dense Hessian's eigenvalues to f32's precision, as with an f64 basis.
+    // (The block's eigenvalues are about 1e-9: the errors are relative to
+    // them, not to the loss.)
+    let f32_net = ["--model", "tiny-transformer", "--dtype", "f32", "--device", "cpu", "--data", "synthetic"];
+    let common = with(&f32_net, &["--block", "transformer.h.0.attn.c_attn.weight", "--init-seed", "3"]);
+    let (eig, lam) = exact_eigenvalues(&records(&ok(&with(&common, &["--exact"]))));
+    let dim = eig.len();
+    let steps = dim.to_string();
+    let lanczos = with(&common, &["--steps", &steps, "--probes", "2"]);
+    let default = records(&ok(&lanczos));
+    let careful = records(&ok(&with(&lanczos, &["--basis", "f64"])));
+    for (d, c) in default[1..].iter().zip(&careful[1..]) {
+        assert_eq!((d["basis"].as_str(), d["reorth"].as_str()), (Some("f32"), Some("full")));
+        let ritz = |t: &Value| tridiag_eigenvalues(&floats(&t["alpha"]), &floats(&t["beta"]));
+        let (nd, nc) = (ritz(d), ritz(c));
+        for a in nd.iter().chain(&nc) {
+            let gap = eig.iter().map(|b| (a - b).abs()).fold(f64::INFINITY, f64::min);
+            assert!(gap <= 1e-6 * lam, "Ritz value {a} is no eigenvalue (distance {gap}, scale {lam})");
+        }
+        for (x, y) in [(nd[0], nc[0]), (nd[nd.len() - 1], nc[nc.len() - 1])] {
+            assert!((x - y).abs() <= 1e-6 * lam, "extreme {x} against full reorthogonalization's {y}");
+        }
+    }
+    // An f64 network keeps an f64 basis; either can be asked for.
+    let basis = |net: &[&str], more: &[&str]| {
+        let args = with(net, &[&["--block", "wte", "--probes", "1", "--steps", "4"][..], more].concat());
+        records(&ok(&args)).pop().unwrap()["basis"].as_str().unwrap().to_string()
+    };
+    assert_eq!(basis(TINY, &[]), "f64");
+    assert_eq!(basis(TINY, &["--basis", "f32"]), "f32");
+    assert_eq!(basis(&f32_net, &["--basis", "f64"]), "f64");
+    fails(&with(TINY, &["--basis", "f16"]), 2, &["unknown basis precision `f16`"]);
 }

@@ -118,6 +118,41 @@ impl BasisPrecision {
     }
 }
 
+/// The basis precision asked for: one of them, or as precise as the
+/// operator's products (`auto`): rounding the stored vectors to f32 costs
+/// nothing when the products themselves carry only f32's precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasisChoice {
+    Auto,
+    F64,
+    F32,
+}
+
+impl BasisChoice {
+    /// The precision for an operator whose products are accurate to
+    /// `operator_eps` (see [`Options::operator_eps`]).
+    pub fn resolve(self, operator_eps: f64) -> BasisPrecision {
+        match self {
+            BasisChoice::F64 => BasisPrecision::F64,
+            BasisChoice::F32 => BasisPrecision::F32,
+            BasisChoice::Auto if operator_eps >= f32::EPSILON as f64 => BasisPrecision::F32,
+            BasisChoice::Auto => BasisPrecision::F64,
+        }
+    }
+}
+
+impl std::str::FromStr for BasisChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(BasisChoice::Auto),
+            "f64" => Ok(BasisChoice::F64),
+            "f32" => Ok(BasisChoice::F32),
+            _ => Err(format!("unknown basis precision `{s}` (expected `auto`, `f64` or `f32`)")),
+        }
+    }
+}
+
 impl std::str::FromStr for Reorth {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -494,6 +529,18 @@ fn run<O: SymmetricOperator>(
 mod tests {
     use super::*;
     use rng::SplitMix;
+
+    #[test]
+    fn an_automatic_basis_is_as_precise_as_the_operator() {
+        let auto = |eps: f64| BasisChoice::Auto.resolve(eps);
+        assert_eq!(auto(f64::EPSILON), BasisPrecision::F64);
+        assert_eq!(auto(f32::EPSILON as f64), BasisPrecision::F32);
+        assert_eq!(auto(2f64.powi(-7)), BasisPrecision::F32);
+        assert_eq!(BasisChoice::F64.resolve(1e-3), BasisPrecision::F64);
+        assert_eq!(BasisChoice::F32.resolve(f64::EPSILON), BasisPrecision::F32);
+        assert_eq!("f32".parse::<BasisChoice>(), Ok(BasisChoice::F32));
+        assert!("half".parse::<BasisChoice>().unwrap_err().contains("`auto`, `f64` or `f32`"));
+    }
 
     #[test]
     fn a_basis_on_disk_gives_the_in_memory_tridiagonal_bit_for_bit_and_leaves_no_file() {

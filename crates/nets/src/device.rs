@@ -60,3 +60,31 @@ pub fn to_vec_f64(t: &tch::Tensor) -> Vec<f64> {
     t.copy_data(&mut out, n);
     out
 }
+
+/// Keep libtorch's MKL from choosing its own thread count call by call
+/// (`MKL_DYNAMIC`, on by default): Intel documents a fixed thread count
+/// with dynamic adjustment off as the condition for run-to-run identical
+/// results, and the tensor Lanczos engine's basis products are MKL
+/// matrix-vector products whose sums split over those threads. Looked up
+/// at run time, so a libtorch built without MKL (or another libtorch
+/// version) loads all the same; returns whether MKL was found.
+pub fn fix_blas_thread_count() -> bool {
+    use std::ffi::{c_char, c_int, c_void};
+    extern "C" {
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+    // RTLD_DEFAULT (a null handle on glibc): every library already loaded.
+    // SAFETY: dlsym with a NUL-terminated name; the symbol, when present, is
+    // MKL's C entry `void MKL_Set_Dynamic(int)` (what mkl_service.h's
+    // `mkl_set_dynamic` macro names; the lower-case symbols are the Fortran
+    // entries, which take a pointer).
+    unsafe {
+        let f = dlsym(std::ptr::null_mut(), c"MKL_Set_Dynamic".as_ptr());
+        if f.is_null() {
+            return false;
+        }
+        let set_dynamic: extern "C" fn(c_int) = std::mem::transmute(f);
+        set_dynamic(0);
+    }
+    true
+}
