@@ -34,16 +34,19 @@ PEERS = ["careful", "eigenthings", "pyhessian", "curvlinops", "authors", "carefu
 # precise as the network: f32 here), partial reorthogonalization in that
 # basis, full in an f64 basis (the default before issue 20, and the reference
 # the variants' densities are compared with), and the floor (no
-# reorthogonalization: HVPs and the three-term recurrence only).
-OURS = ["hvp-dump", "hvp-dump-partial", "hvp-dump-f64", "hvp-dump-floor"]
+# reorthogonalization: HVPs and the three-term recurrence only); and the
+# tensor engine (vectors and basis as libtorch tensors, reorthogonalization
+# as libtorch's matrix-vector products), which is not the CPU default.
+OURS = ["hvp-dump", "hvp-dump-partial", "hvp-dump-f64", "hvp-dump-tensor", "hvp-dump-floor"]
 OUR_FLAGS = {"hvp-dump": [], "hvp-dump-partial": ["--reorth", "partial"], "hvp-dump-f64": ["--basis", "f64"],
-             "hvp-dump-floor": ["--reorth", "none"]}
+             "hvp-dump-tensor": ["--engine", "tensor"], "hvp-dump-floor": ["--reorth", "none"]}
 # The variant every other one's densities are compared with.
 REFERENCE = "hvp-dump-f64"
 LABEL = {
     "hvp-dump": "hvp-dump (default: --reorth full, --basis auto: f32 here)",
     "hvp-dump-partial": "hvp-dump --reorth partial",
     "hvp-dump-f64": "hvp-dump --basis f64 (the default before issue 20)",
+    "hvp-dump-tensor": "hvp-dump --engine tensor",
     "hvp-dump-floor": "hvp-dump --reorth none (the floor)",
     "careful": "careful PyTorch loop (fair: hvp-dump's rules)",
     "careful-twice": "careful PyTorch loop, always two passes (shipped before issue 20)",
@@ -60,6 +63,8 @@ RULES = {
     "hvp-dump-partial": "as hvp-dump, but a sweep only at the steps where Simon's estimate of the loss of "
                         "orthogonality passes sqrt(eps of the network's dtype), and at the step after",
     "hvp-dump-f64": "as hvp-dump, with the basis stored in f64",
+    "hvp-dump-tensor": "as hvp-dump, the vectors and basis as libtorch tensors: each pass two of libtorch's "
+                       "matrix-vector products (MKL), the f32 basis's rows converted to f64 for them",
     "hvp-dump-floor": "the three-term recurrence alone (no basis): what the HVPs and vector updates cost",
     "careful": "hvp-dump's rules exactly (f64 vectors, second pass only when the first left less than 1/sqrt(2), "
                "beta after reorthogonalizing, the same breakdown stop), each pass two matrix products (Q^T w, "
