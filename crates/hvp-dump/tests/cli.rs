@@ -172,7 +172,9 @@ fn lanczos_with_full_steps_recovers_the_exact_eigenvalues() {
 
     let steps = dim.to_string();
     let lz_text = ok(&with(&common, &["--steps", &steps, "--probes", "2"]));
-    for t in &records(&lz_text)[1..] {
+    // Partial reorthogonalization too (in f64 its threshold is 1.5e-8).
+    let partial_text = ok(&with(&common, &["--steps", &steps, "--probes", "2", "--reorth", "partial"]));
+    for t in records(&lz_text)[1..].iter().chain(&records(&partial_text)[1..]) {
         let nodes = tridiag_eigenvalues(&floats(&t["alpha"]), &floats(&t["beta"]));
         if t["breakdown"] == false {
             assert_eq!(nodes.len(), dim);
