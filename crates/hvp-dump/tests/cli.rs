@@ -167,8 +167,7 @@ fn lanczos_with_full_steps_recovers_the_exact_eigenvalues() {
             assert!((h[i * dim + j] - h[j * dim + i]).abs() <= 1e-12 * scale, "not symmetric at {i},{j}");
         }
     }
-    let eig = jacobi_eigenvalues(h, dim);
-    let lam = eig.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let (eig, lam) = exact_eigenvalues(&exact);
 
     let steps = dim.to_string();
     let lz_text = ok(&with(&common, &["--steps", &steps, "--probes", "2"]));
@@ -611,9 +610,9 @@ fn reorth_partial_is_recorded_with_the_steps_it_reorthogonalized() {
     fails(&with(TINY, &["--reorth-threshold", "1e-4"]), 2, &["--reorth partial"]);
 }
 
-/// Eigenvalues of a dense block Hessian from `--exact` records, symmetrized
-/// (an f32 network's rows are symmetric only to f32's rounding), and its
-/// largest |eigenvalue|.
+/// Eigenvalues of a dense block Hessian from `--exact` records (the `run`
+/// record first), symmetrized (an f32 network's rows are symmetric only to
+/// f32's rounding), and its largest |eigenvalue|.
 fn exact_eigenvalues(exact: &[Value]) -> (Vec<f64>, f64) {
     let dim = exact.len() - 1;
     let h: Vec<f64> = exact[1..].iter().flat_map(|r| floats(&r["values"])).collect();

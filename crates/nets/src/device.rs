@@ -63,12 +63,11 @@ pub fn to_vec_f64(t: &tch::Tensor) -> Vec<f64> {
 
 /// Keep libtorch's MKL from choosing its own thread count call by call
 /// (`MKL_DYNAMIC`, on by default): Intel documents a fixed thread count
-/// with dynamic adjustment off as the condition for run-to-run identical
-/// results, and the tensor Lanczos engine's basis products are MKL
-/// matrix-vector products whose sums split over those threads. Looked up
-/// at run time, so a libtorch built without MKL (or another libtorch
-/// version) loads all the same; returns whether MKL was found.
-pub fn fix_blas_thread_count() -> bool {
+/// with dynamic adjustment off as a condition for run-to-run identical
+/// results. (It did not cure the tensor engine's run-to-run variant that
+/// docs/gpu.md records.) Looked up at run time, so a libtorch built without
+/// MKL (or another libtorch version) loads all the same.
+pub fn fix_blas_thread_count() {
     use std::ffi::{c_char, c_int, c_void};
     extern "C" {
         fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
@@ -80,11 +79,9 @@ pub fn fix_blas_thread_count() -> bool {
     // entries, which take a pointer).
     unsafe {
         let f = dlsym(std::ptr::null_mut(), c"MKL_Set_Dynamic".as_ptr());
-        if f.is_null() {
-            return false;
+        if !f.is_null() {
+            let set_dynamic: extern "C" fn(c_int) = std::mem::transmute(f);
+            set_dynamic(0);
         }
-        let set_dynamic: extern "C" fn(c_int) = std::mem::transmute(f);
-        set_dynamic(0);
     }
-    true
 }
