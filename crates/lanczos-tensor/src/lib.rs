@@ -20,9 +20,7 @@
 //! of the Rust engine's fixed chunks, block Gram-Schmidt instead of
 //! row-by-row), so the two agree to rounding, not bit for bit; on one
 //! device with one thread count the tensor engine gives the same bytes
-//! every run on the CPU once MKL is in its reproducible mode (the tools set
-//! it: `nets::device::reproducible_blas`), and on CUDA it is as
-//! deterministic as cuBLAS's products.
+//! every run on the CPU (on CUDA, as deterministic as cuBLAS's products).
 //! A basis on disk ([`lanczos::BasisKept::Disk`]) belongs to the Rust
 //! engine: asked for here, it is refused as a bad option.
 

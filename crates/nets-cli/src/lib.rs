@@ -158,18 +158,13 @@ pub const MAX_THREADS: usize = 1024;
 /// Set libtorch's CPU threads from `--threads` (0: libtorch's default, one
 /// per core), refusing counts over [`MAX_THREADS`]. More threads than cores
 /// are kept (the count decides the bytes of the records) with a warning on
-/// stderr, since they only slow the run. First of all, MKL is put in its
-/// reproducible mode ([`nets::device::reproducible_blas`]; a warning on
-/// stderr when it refuses), so the count alone decides the bytes.
+/// stderr, since they only slow the run. MKL's own thread adjustment is
+/// turned off whatever the count ([`nets::device::fix_blas_thread_count`]).
 pub fn set_threads(tool: &str, threads: usize) -> Result<(), Error> {
     if threads > MAX_THREADS {
         return Err(Error::usage(format!("--threads {threads} is more than {MAX_THREADS} (0 takes one per core)")));
     }
-    if let nets::device::BlasReproducibility::Refused(why) = nets::device::reproducible_blas() {
-        eprintln!(
-            "{tool}: warning: MKL's reproducible mode could not be set ({why}): records may differ in their last digits from run to run on a loaded machine"
-        );
-    }
+    nets::device::fix_blas_thread_count();
     if threads == 0 {
         return Ok(());
     }
