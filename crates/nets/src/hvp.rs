@@ -152,7 +152,19 @@ impl<'a> BlockHessian<'a> {
             let g = h.gradient_graph(0)?;
             h.kept = Some(g);
         }
+        h.warm_up()?;
         Ok(h)
+    }
+
+    /// One product on the first micro-batch, thrown away. On a loaded
+    /// machine, with two or more libtorch threads, a process's first double
+    /// backward has sometimes given other last bits than every later one
+    /// (libtorch's OpenMP kernels, not MKL's; never on one thread; measured
+    /// in docs/gpu.md), so no product a caller sees is a process's first.
+    fn warm_up(&self) -> Result<()> {
+        let ones: Vec<Tensor> =
+            self.block.parts.iter().map(|p| Tensor::ones(p.shape().as_slice(), (self.kind, self.device))).collect();
+        self.batch_hvp(0, &ones).map(|_| ())
     }
 
     /// Gradient of micro-batch `k`'s loss w.r.t. the block's tensors, with
