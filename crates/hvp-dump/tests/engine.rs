@@ -80,11 +80,11 @@ fn both_engines_give_the_same_tridiagonals_on_zoo_models() {
 }
 
 /// On two threads (the engines' parallel paths: rayon's reorthogonalization,
-/// libtorch's threaded kernels) the engines agree as closely on a quiet
-/// machine, but there the product itself can vary: on a loaded machine
-/// libtorch's two-thread Hessian-vector product on gpt2-small's wte has
-/// given other last bits, in either engine, which 15 Lanczos steps turn
-/// into up to 2.9e-12 (the open defect in docs/gpu.md). 1e-10 still
+/// libtorch's threaded kernels) the engines agree as closely. Before each
+/// operator threw away its first product, a loaded machine sometimes gave
+/// other last bits in a process's first two-thread product, in either
+/// engine, which 15 Lanczos steps turned into up to 2.9e-12 (docs/gpu.md).
+/// 1e-10 keeps a margin in case the work-around misses a case, and still
 /// catches any real difference between the engines' arithmetic.
 #[test]
 fn both_engines_agree_on_two_threads() {
