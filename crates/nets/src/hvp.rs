@@ -112,6 +112,8 @@ pub struct BlockHessian<'a> {
     kept: Option<Vec<Tensor>>,
     /// Products computed so far (for error messages).
     pub products: usize,
+    /// Whether the thrown-away first product ([`warm_up`](Self::warm_up)) is done.
+    warmed: bool,
 }
 
 fn tch_err(block: &str, what: &str, e: tch::TchError) -> Error {
@@ -147,24 +149,40 @@ impl<'a> BlockHessian<'a> {
         }
         let kind = tensors[0].kind();
         let device = tensors[0].device();
-        let mut h = BlockHessian { net, block, batches, tensors, part_tensor, kind, device, kept: None, products: 0 };
+        let mut h = BlockHessian {
+            net,
+            block,
+            batches,
+            tensors,
+            part_tensor,
+            kind,
+            device,
+            kept: None,
+            products: 0,
+            warmed: false,
+        };
         if h.batches.count() == 1 {
             let g = h.gradient_graph(0)?;
             h.kept = Some(g);
         }
-        h.warm_up()?;
         Ok(h)
     }
 
-    /// One product on the first micro-batch, thrown away. On a loaded
-    /// machine, with two or more libtorch threads, a process's first double
-    /// backward has sometimes given other last bits than every later one
-    /// (libtorch's OpenMP kernels, not MKL's; never on one thread; measured
-    /// in docs/gpu.md), so no product a caller sees is a process's first.
-    fn warm_up(&self) -> Result<()> {
-        let ones: Vec<Tensor> =
-            self.block.parts.iter().map(|p| Tensor::ones(p.shape().as_slice(), (self.kind, self.device))).collect();
-        self.batch_hvp(0, &ones).map(|_| ())
+    /// Before the first product a caller asks for: one product on the first
+    /// micro-batch, thrown away. On a loaded machine, with two or more
+    /// libtorch threads, a process's first double backward has sometimes
+    /// given other last bits than every later one (libtorch's OpenMP
+    /// kernels, not MKL's; never on one thread; measured in docs/gpu.md), so
+    /// no product a caller sees is a process's first. Not in `new`: an
+    /// operator used only for gradients does not pay for it.
+    fn warm_up(&mut self) -> Result<()> {
+        if !self.warmed {
+            let ones: Vec<Tensor> =
+                self.block.parts.iter().map(|p| Tensor::ones(p.shape().as_slice(), (self.kind, self.device))).collect();
+            self.batch_hvp(0, &ones)?;
+            self.warmed = true;
+        }
+        Ok(())
     }
 
     /// Gradient of micro-batch `k`'s loss w.r.t. the block's tensors, with
@@ -290,6 +308,7 @@ impl SymmetricOperator for BlockHessian<'_> {
         if x.len() != n || out.len() != n {
             return Err(Error::invalid(format!("vector of length {} for block of dimension {n}", x.len())));
         }
+        self.warm_up()?;
         // The vector, cut into the parts' shapes, in the network's kind and device.
         let mut vs = Vec::with_capacity(self.block.parts.len());
         let mut off = 0;
@@ -346,6 +365,7 @@ impl TensorOperator for BlockHessian<'_> {
                 x.kind()
             )));
         }
+        self.warm_up()?;
         let mut vs = Vec::with_capacity(self.block.parts.len());
         let mut off = 0;
         for p in &self.block.parts {
