@@ -64,9 +64,10 @@ pub fn to_vec_f64(t: &tch::Tensor) -> Vec<f64> {
 /// Keep libtorch's MKL from choosing its own thread count call by call
 /// (`MKL_DYNAMIC`, on by default): Intel documents a fixed thread count
 /// with dynamic adjustment off as a condition for run-to-run identical
-/// results. (It did not cure the tensor engine's run-to-run variant that
-/// docs/gpu.md records.) Looked up at run time, so a libtorch built without
-/// MKL (or another libtorch version) loads all the same.
+/// results. (The run-to-run variant docs/gpu.md records was not MKL's but
+/// libtorch's, in a process's first double backward: see `nets::hvp`.)
+/// Looked up at run time, so a libtorch built without MKL (or another
+/// libtorch version) loads all the same.
 pub fn fix_blas_thread_count() {
     use std::ffi::{c_char, c_int, c_void};
     extern "C" {
